@@ -2,12 +2,13 @@
 """Catalogue of MediaPipe segmenters: what a model file cannot say about itself.
 
 Input size, channel count and output shape are read from the model at load time; an entry only adds
-where the weights come from, the class labels, the input normalisation, the output activation and the
-default resize mode.
+where the weights come from, the class labels, the input normalisation, the output activation
+and the default resize mode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,9 +22,27 @@ MULTICLASS_LABELS = ('background', 'hair', 'body-skin', 'face-skin', 'clothes', 
 BINARY_LABELS = ('background', 'person')
 HAIR_LABELS = ('background', 'hair')
 PASCAL_VOC_LABELS = (
-    'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
-    'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
-    'train', 'tv',
+    'background',
+    'aeroplane',
+    'bicycle',
+    'bird',
+    'boat',
+    'bottle',
+    'bus',
+    'car',
+    'cat',
+    'chair',
+    'cow',
+    'diningtable',
+    'dog',
+    'horse',
+    'motorbike',
+    'person',
+    'pottedplant',
+    'sheep',
+    'sofa',
+    'train',
+    'tv',
 )
 
 
@@ -71,7 +90,8 @@ class ModelEntry:
 
     model_id: str
     description: str
-    source: UrlSource | WheelSource
+    source: UrlSource | WheelSource | None
+    """None for a local model file outside the catalogue."""
     labels: tuple[str, ...]
     normalization: Normalization
     activation: Activation
@@ -100,43 +120,78 @@ CATALOG: dict[str, ModelEntry] = {
             'selfie_multiclass_256x256',
             'Multiclass selfie segmentation (hair, body skin, face skin, clothes, others)',
             _mediapipe_url('selfie_multiclass_256x256', 'float32'),
-            MULTICLASS_LABELS, UNIT_RANGE, 'auto', 'letterbox', (1, 2, 3, 4, 5), False,
+            MULTICLASS_LABELS,
+            UNIT_RANGE,
+            'auto',
+            'letterbox',
+            (1, 2, 3, 4, 5),
+            False,
         ),
         ModelEntry(
             'selfie_segmenter',
             'Selfie segmenter, general (256x256), person vs background',
             _mediapipe_url('selfie_segmenter', 'float16'),
-            BINARY_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+            BINARY_LABELS,
+            UNIT_RANGE,
+            'auto',
+            'stretch',
+            (1,),
+            False,
         ),
         ModelEntry(
             'selfie_segmenter_landscape',
             'Selfie segmenter, landscape (144x256), person vs background',
             _mediapipe_url('selfie_segmenter_landscape', 'float16'),
-            BINARY_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+            BINARY_LABELS,
+            UNIT_RANGE,
+            'auto',
+            'stretch',
+            (1,),
+            False,
         ),
         ModelEntry(
             'hair_segmenter',
             'Hair segmentation (512x512), hair vs background',
             _mediapipe_url('hair_segmenter', 'float32'),
-            HAIR_LABELS, UNIT_RANGE, 'auto', 'stretch', (1,), False,
+            HAIR_LABELS,
+            UNIT_RANGE,
+            'auto',
+            'stretch',
+            (1,),
+            False,
         ),
         ModelEntry(
             'deeplab_v3',
             'DeepLab v3 (257x257), 21 Pascal VOC classes; foreground = person',
             _mediapipe_url('deeplab_v3', 'float32'),
-            PASCAL_VOC_LABELS, SYMMETRIC_RANGE, 'auto', 'stretch', (15,), False,
+            PASCAL_VOC_LABELS,
+            SYMMETRIC_RANGE,
+            'auto',
+            'stretch',
+            (15,),
+            False,
         ),
         ModelEntry(
             'selfie_segmentation',
             'Legacy selfie segmentation, general (256x256), from the mediapipe 0.10.21 wheel',
             _wheel('mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite'),
-            BINARY_LABELS, UNIT_RANGE, 'none', 'stretch', (1,), True,
+            BINARY_LABELS,
+            UNIT_RANGE,
+            'none',
+            'stretch',
+            (1,),
+            True,
         ),
         ModelEntry(
             'selfie_segmentation_landscape',
             'Legacy selfie segmentation, landscape (144x256), from the mediapipe 0.10.21 wheel',
             _wheel('mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite'),
-            BINARY_LABELS, UNIT_RANGE, 'none', 'stretch', (1,), True,
+            BINARY_LABELS,
+            UNIT_RANGE,
+            'none',
+            'stretch',
+            (1,),
+            True,
         ),
     )
 }
@@ -156,5 +211,24 @@ def get_entry(model_id: str) -> ModelEntry:
 
 
 def default_labels(num_classes: int) -> tuple[str, ...]:
-    """Labels for a model without catalogue entry: ``class_<i>`` (a 1-channel model has 2 classes)."""
+    """Labels for a model outside the catalogue: ``class_<i>`` (1 output channel = 2 classes)."""
     return tuple(f'class_{i}' for i in range(max(num_classes, 2)))
+
+
+def resolve_classes(names: Sequence[str], labels: Sequence[str]) -> tuple[int, ...]:
+    """Class ids for names or decimal ids, e.g. ``['hair', 'face-skin']`` or ``['1']``.
+
+    Raises:
+        ValueError: a name is not a label, or an id is out of range; the message lists the labels.
+    """
+    ids: list[int] = []
+    for name in names:
+        key = name.strip()
+        if key.isdigit() and int(key) < len(labels):
+            ids.append(int(key))
+        elif key in labels:
+            ids.append(labels.index(key))
+        else:
+            choices = ', '.join(f'{i}={label}' for i, label in enumerate(labels))
+            raise ValueError(f'unknown class {name!r}; this model has classes {choices}')
+    return tuple(sorted(set(ids)))

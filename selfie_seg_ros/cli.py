@@ -1,0 +1,445 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""``selfie-seg``: the engine on image files, video files and webcams, without ROS."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from selfie_seg_ros.catalog import (
+    CATALOG,
+    DEFAULT_MODEL,
+    WheelSource,
+    get_entry,
+    resolve_classes,
+)
+from selfie_seg_ros.effects import EffectOptions, apply_background_effect, make_palette, overlay
+
+if TYPE_CHECKING:
+    from selfie_seg_ros.segmenter import Segmenter
+
+EXIT_MODEL_ERROR = 1
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """An error reported on stderr with an exit code, without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_MODEL_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _rgb(text: str) -> tuple[int, int, int]:
+    parts = text.replace(' ', '').split(',')
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected R,G,B integers, got {text!r}') from None
+    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
+        raise argparse.ArgumentTypeError(f'expected three values 0..255 as R,G,B, got {text!r}')
+    return values  # type: ignore[return-value]
+
+
+def _unit(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f'expected a value in [0, 1], got {text}')
+    return value
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group('model')
+    group.add_argument(
+        '--model',
+        default=DEFAULT_MODEL,
+        help='catalogue id (see `selfie-seg models`) or a .tflite/.onnx/.xml file '
+        f'(default: {DEFAULT_MODEL})',
+    )
+    group.add_argument(
+        '--device',
+        default='CPU',
+        help='OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:GPU,CPU ... (default: CPU)',
+    )
+    group.add_argument(
+        '--hint',
+        choices=('LATENCY', 'THROUGHPUT'),
+        default='LATENCY',
+        help='OpenVINO performance hint (default: LATENCY)',
+    )
+    group.add_argument(
+        '--resize-mode',
+        choices=('auto', 'letterbox', 'stretch'),
+        default='auto',
+        help="how frames are fitted to the model input; 'auto' = the model's default",
+    )
+    group.add_argument(
+        '--threshold',
+        type=_unit,
+        default=0.5,
+        help='foreground threshold of binary models (default: 0.5)',
+    )
+    group.add_argument(
+        '--classes',
+        default='',
+        help='comma-separated foreground classes by name or id, e.g. hair,face-skin '
+        '(default: every class but background)',
+    )
+    group.add_argument(
+        '--labels',
+        default='',
+        help='comma-separated class names for a model file outside the catalogue',
+    )
+    group.add_argument(
+        '--cache-dir',
+        type=Path,
+        default=None,
+        help='model and IR cache (default: $SELFIE_SEG_CACHE or the XDG cache)',
+    )
+    group.add_argument(
+        '--no-download',
+        action='store_true',
+        help='never download weights; fail if they are not cached',
+    )
+
+
+def _add_effect_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group('effects')
+    group.add_argument(
+        '--effect',
+        choices=('blur', 'replace', 'none'),
+        default='blur',
+        help='background effect (default: blur)',
+    )
+    group.add_argument(
+        '--blur-strength',
+        type=int,
+        default=55,
+        help='blur as a full-size Gaussian kernel in pixels, 1..301 (default: 55)',
+    )
+    group.add_argument(
+        '--background-color',
+        type=_rgb,
+        default=(0, 177, 64),
+        metavar='R,G,B',
+        help='colour for --effect replace (default: 0,177,64)',
+    )
+    group.add_argument(
+        '--background-image',
+        type=Path,
+        default=None,
+        help='image for --effect replace (resized to the frame)',
+    )
+    group.add_argument(
+        '--overlay-alpha',
+        type=_unit,
+        default=0.5,
+        help='opacity of the class colours in the overlay (default: 0.5)',
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``selfie-seg`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog='selfie-seg',
+        description='Person segmentation with OpenVINO: class mask, overlay, blurred background.',
+    )
+    commands = parser.add_subparsers(dest='command', required=True)
+
+    image = commands.add_parser(
+        'image',
+        help='segment one image file',
+        description='Write mask.png (class ids), overlay.png and '
+        'blurred.png for one image, and print timings.',
+    )
+    image.add_argument('image', type=Path, help='input image file')
+    image.add_argument(
+        '--out',
+        type=Path,
+        default=Path('selfie_seg_output'),
+        help='output folder (default: ./selfie_seg_output)',
+    )
+    _add_model_args(image)
+    _add_effect_args(image)
+
+    video = commands.add_parser(
+        'video',
+        help='background effect on a video file or webcam',
+        description='Apply the background effect to every frame of a '
+        'video file or a webcam; print FPS and inference time.',
+    )
+    source = video.add_mutually_exclusive_group(required=True)
+    source.add_argument('file', nargs='?', type=Path, help='input video file')
+    source.add_argument('--camera', type=int, help='webcam index, e.g. 0')
+    video.add_argument('--out', type=Path, default=None, help='write the result to this .mp4')
+    video.add_argument('--show', action='store_true', help='show the result in a window')
+    video.add_argument('--max-frames', type=int, default=0, help='stop after N frames (0 = all)')
+    video.add_argument(
+        '--smoothing',
+        type=float,
+        default=0.3,
+        help='temporal smoothing weight of earlier frames, 0..0.95 (default: 0.3)',
+    )
+    _add_model_args(video)
+    _add_effect_args(video)
+
+    models = commands.add_parser('models', help='list the model catalogue and what is cached')
+    models.add_argument('--cache-dir', type=Path, default=None, help='model cache to inspect')
+
+    fetch = commands.add_parser('fetch', help='download and convert a model; print the IR path')
+    fetch.add_argument('model', help='catalogue id')
+    fetch.add_argument('--cache-dir', type=Path, default=None, help='model and IR cache')
+    fetch.add_argument('--device', default='CPU', help='compile once on this device to check it')
+    return parser
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(',') if part.strip()]
+
+
+def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmenter:
+    """Build a Segmenter from command-line arguments (errors become CliError)."""
+    from selfie_seg_ros.convert import ModelLoadError
+    from selfie_seg_ros.fetch import FetchError
+    from selfie_seg_ros.segmenter import DeviceError, Segmenter
+
+    try:
+        segmenter = Segmenter(
+            model=args.model,
+            device=args.device,
+            performance_hint=args.hint,
+            resize_mode=args.resize_mode,
+            threshold=args.threshold,
+            labels=tuple(_split(args.labels)) or None,
+            smoothing=smoothing,
+            cache_dir=args.cache_dir,
+            allow_download=not args.no_download,
+        )
+        if args.classes:
+            classes = resolve_classes(_split(args.classes), segmenter.labels)
+            segmenter.configure(foreground_classes=classes)
+    except (KeyError, ValueError, FetchError, ModelLoadError, DeviceError) as error:
+        raise CliError(str(error).strip('"\'')) from error
+    return segmenter
+
+
+def effect_options(args: argparse.Namespace) -> EffectOptions:
+    """Effect options from command-line arguments."""
+    if not 1 <= args.blur_strength <= 301:
+        raise CliError(
+            f'--blur-strength must be in 1..301, got {args.blur_strength}', EXIT_BAD_INPUT
+        )
+    background = None
+    if args.background_image is not None:
+        background = cv2.imread(str(args.background_image), cv2.IMREAD_COLOR)
+        if background is None:
+            raise CliError(f'cannot read background image {args.background_image}', EXIT_BAD_INPUT)
+    return EffectOptions(
+        effect=args.effect,
+        blur_strength=args.blur_strength,
+        background_color=args.background_color,
+        background_image=background,
+    )
+
+
+def run_image(args: argparse.Namespace) -> int:
+    """``selfie-seg image``: three output files and timings."""
+    if not args.image.is_file():
+        raise CliError(f'input image not found: {args.image}', EXIT_BAD_INPUT)
+    image = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
+    if image is None:
+        raise CliError(
+            f'cannot read image {args.image} (not an image OpenCV can decode)', EXIT_BAD_INPUT
+        )
+    effects = effect_options(args)
+    segmenter = open_segmenter(args)
+    with segmenter:
+        started = time.perf_counter()
+        result = segmenter.segment(image)
+        segment_ms = (time.perf_counter() - started) * 1e3
+        started = time.perf_counter()
+        palette = make_palette(segmenter.labels)
+        overlaid = overlay(image, result.mask, palette, args.overlay_alpha)
+        blurred = apply_background_effect(image, result.foreground, effects)
+        effects_ms = (time.perf_counter() - started) * 1e3
+        args.out.mkdir(parents=True, exist_ok=True)
+        outputs = {'mask.png': result.mask, 'overlay.png': overlaid, 'blurred.png': blurred}
+        for name, array in outputs.items():
+            if not cv2.imwrite(str(args.out / name), array):
+                raise CliError(f'cannot write {args.out / name}')
+        labels = segmenter.labels
+        shares = np.bincount(result.mask.ravel(), minlength=len(labels)) / result.mask.size
+        print(f'model {segmenter!r}, started in {segmenter.startup_s:.2f} s')
+        print(
+            f'image {image.shape[1]}x{image.shape[0]}: inference {result.inference_ms:.1f} ms, '
+            f'segment {segment_ms:.1f} ms, effects {effects_ms:.1f} ms'
+        )
+        print(
+            'classes: '
+            + ', '.join(
+                f'{label} {share:.1%}'
+                for label, share in zip(labels, shares, strict=False)
+                if share
+            )
+        )
+        for name in outputs:
+            print(f'wrote {args.out / name}')
+    return 0
+
+
+def _open_capture(args: argparse.Namespace) -> cv2.VideoCapture:
+    if args.camera is not None:
+        capture = cv2.VideoCapture(args.camera)
+        where = f'camera {args.camera}'
+    else:
+        if not args.file.is_file():
+            raise CliError(f'input video not found: {args.file}', EXIT_BAD_INPUT)
+        capture = cv2.VideoCapture(str(args.file))
+        where = str(args.file)
+    if not capture.isOpened():
+        raise CliError(f'cannot open {where}', EXIT_BAD_INPUT)
+    return capture
+
+
+def run_video(args: argparse.Namespace) -> int:
+    """``selfie-seg video``: background effect on every frame, FPS and inference time."""
+    from tqdm import tqdm
+
+    if not 0.0 <= args.smoothing <= 0.95:
+        raise CliError(f'--smoothing must be in [0, 0.95], got {args.smoothing}', EXIT_BAD_INPUT)
+    if args.show and not hasattr(cv2, 'imshow'):
+        raise CliError('--show needs an OpenCV build with GUI support (opencv-python)')
+    capture = _open_capture(args)
+    effects = effect_options(args)
+    segmenter = open_segmenter(args, smoothing=args.smoothing)
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if args.camera is None else 0
+    if args.max_frames:
+        total = min(total, args.max_frames) if total > 0 else args.max_frames
+    writer: cv2.VideoWriter | None = None
+    frames, infer_total, started = 0, 0.0, time.perf_counter()
+    progress = tqdm(total=total or None, unit='frame', disable=args.camera is not None)
+    try:
+        with segmenter:
+            while not args.max_frames or frames < args.max_frames:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                result = segmenter.segment(frame)
+                output = apply_background_effect(frame, result.foreground, effects)
+                frames += 1
+                infer_total += result.inference_ms
+                fps = frames / (time.perf_counter() - started)
+                if args.out is not None:
+                    if writer is None:
+                        writer = _open_writer(args.out, capture, output.shape)
+                    writer.write(output)
+                if args.show:
+                    _show(output, fps, result.inference_ms)
+                    if cv2.waitKey(1) & 0xFF in (ord('q'), 27):
+                        break
+                progress.update(1)
+                if args.camera is not None and frames % 30 == 0:
+                    print(f'{fps:.1f} fps, inference {result.inference_ms:.1f} ms', flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        progress.close()
+        capture.release()
+        if writer is not None:
+            writer.release()
+        if args.show:
+            cv2.destroyAllWindows()
+    elapsed = time.perf_counter() - started
+    if frames == 0:
+        raise CliError('no frame could be read from the input', EXIT_BAD_INPUT)
+    print(
+        f'{frames} frames in {elapsed:.1f} s: {frames / elapsed:.1f} fps, '
+        f'inference {infer_total / frames:.1f} ms per frame'
+    )
+    if args.out is not None:
+        print(f'wrote {args.out}')
+    return 0
+
+
+def _open_writer(path: Path, capture: cv2.VideoCapture, shape: tuple[int, ...]) -> cv2.VideoWriter:
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (shape[1], shape[0]))
+    if not writer.isOpened():
+        raise CliError(f'cannot write video {path}')
+    return writer
+
+
+def _show(frame: np.ndarray, fps: float, inference_ms: float) -> None:
+    text = f'{fps:.1f} fps  inference {inference_ms:.1f} ms'
+    cv2.putText(frame, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(
+        frame, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA
+    )
+    cv2.imshow('selfie-seg', frame)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """``selfie-seg models``: the catalogue, what is cached, what was verified here."""
+    from selfie_seg_ros.fetch import cached_model_path, default_cache_dir
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    print(f'cache: {cache_dir}')
+    print(f'{"model":32} {"classes":>7}  {"verified":8}  {"cached":6}  source')
+    for entry in CATALOG.values():
+        cached = cached_model_path(entry, cache_dir).is_file()
+        if isinstance(entry.source, WheelSource):
+            source = f'PyPI wheel {entry.source.package}=={entry.source.version}'
+        else:
+            source = entry.source.url if entry.source else '-'
+        marker = ' (default)' if entry.model_id == DEFAULT_MODEL else ''
+        print(
+            f'{entry.model_id + marker:32} {len(entry.labels):>7}  '
+            f'{"yes" if entry.verified else "no":8}  {"yes" if cached else "no":6}  {source}'
+        )
+    print(
+        "verified = run end to end with its real weights by this project's tests; "
+        "the others follow MediaPipe's model cards."
+    )
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """``selfie-seg fetch``: download, convert and compile once; print the IR path."""
+    try:
+        get_entry(args.model)
+    except KeyError as error:
+        raise CliError(str(error).strip('"\'')) from error
+    args.no_download = False
+    args.hint, args.resize_mode, args.threshold, args.labels, args.classes = (
+        'LATENCY',
+        'auto',
+        0.5,
+        '',
+        '',
+    )
+    with open_segmenter(args) as segmenter:
+        print(segmenter.model_path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``selfie-seg``."""
+    args = build_parser().parse_args(argv)
+    handlers = {'image': run_image, 'video': run_video, 'models': run_models, 'fetch': run_fetch}
+    try:
+        return handlers[args.command](args)
+    except CliError as error:
+        print(f'selfie-seg: error: {error}', file=sys.stderr)
+        return error.code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

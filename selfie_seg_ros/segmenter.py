@@ -1,0 +1,465 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Engine: a segmentation model compiled with OpenVINO: frame in, class mask and foreground out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import openvino as ov
+from openvino.preprocess import ColorFormat, PrePostProcessor
+
+from selfie_seg_ros.catalog import (
+    CATALOG,
+    DEFAULT_MODEL,
+    UNIT_RANGE,
+    Activation,
+    ModelEntry,
+    Normalization,
+    default_labels,
+)
+from selfie_seg_ros.convert import SUPPORTED_SUFFIXES, ModelLoadError, load_ir
+from selfie_seg_ros.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.processing import (
+    ResizeMode,
+    TemporalSmoother,
+    class_mask,
+    foreground_probability,
+    resize_to_model,
+    restore_size,
+    to_probabilities,
+)
+
+PerformanceHint = Literal['LATENCY', 'THROUGHPUT']
+_COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
+
+
+class DeviceError(RuntimeError):
+    """The requested OpenVINO device is unknown or not present on this machine."""
+
+
+@dataclass(frozen=True)
+class SegmenterOptions:
+    """How a Segmenter is built (model, device) and how it post-processes (the rest).
+
+    Attributes:
+        model: catalogue id (see ``selfie-seg models``) or a path to .tflite, .onnx or .xml.
+        device: OpenVINO device string: CPU, GPU, GPU.1, NPU, AUTO, HETERO:GPU,CPU, MULTI:...
+        performance_hint: LATENCY (one frame at a time) or THROUGHPUT.
+        resize_mode: 'auto' (the catalogue entry's default), 'letterbox' or 'stretch'.
+        threshold: foreground threshold of single-channel (binary) models.
+        foreground_classes: class ids that count as foreground; None = every class but 0.
+        labels: class names for models outside the catalogue; None = from the catalogue or
+            ``class_<i>``.
+        smoothing: temporal smoothing weight of earlier frames in [0, 1); 0 = off.
+        cache_dir: model and IR cache; None = ``default_cache_dir()``.
+        allow_download: fetch missing catalogue weights.
+        progress: show download progress bars.
+    """
+
+    model: str = DEFAULT_MODEL
+    device: str = 'CPU'
+    performance_hint: PerformanceHint = 'LATENCY'
+    resize_mode: Literal['auto', 'letterbox', 'stretch'] = 'auto'
+    threshold: float = 0.5
+    foreground_classes: tuple[int, ...] | None = None
+    labels: tuple[str, ...] | None = None
+    smoothing: float = 0.0
+    cache_dir: Path | None = None
+    allow_download: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Segmentation:
+    """One frame's result, at the input image's size."""
+
+    mask: np.ndarray
+    """uint8 HxW class ids (0 = background)."""
+    foreground: np.ndarray | None
+    """float32 HxW probability of the foreground classes, in [0, 1] (None when not requested)."""
+    inference_ms: float = 0.0
+    """Time spent in the compiled model."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _local_entry(path: Path, labels: tuple[str, ...] | None) -> ModelEntry:
+    return ModelEntry(
+        model_id=path.stem,
+        description=f'local model {path}',
+        source=None,
+        labels=labels or (),
+        normalization=UNIT_RANGE,
+        activation='auto',
+        resize_mode='letterbox',
+        foreground_classes=(),
+        verified=False,
+    )
+
+
+def is_model_path(model: str) -> bool:
+    """True when ``model`` names a file rather than a catalogue id."""
+    return model not in CATALOG and (
+        '/' in model or Path(model).suffix in SUPPORTED_SUFFIXES or Path(model).exists()
+    )
+
+
+def resolve_model(options: SegmenterOptions) -> tuple[ModelEntry, Path]:
+    """Find the catalogue entry (or a local stand-in) and the model file for ``options.model``.
+
+    Raises:
+        KeyError: unknown catalogue id. FetchError: weights cannot be fetched.
+        ModelLoadError: a local path that does not exist.
+    """
+    if is_model_path(options.model):
+        path = Path(options.model).expanduser()
+        if not path.is_file():
+            raise ModelLoadError(
+                f'model file not found: {path}. Pass a catalogue id (selfie-seg models) or an '
+                'existing .tflite, .onnx or .xml file.'
+            )
+        return _local_entry(path, options.labels), path
+    if options.model not in CATALOG:
+        known = ', '.join(CATALOG)
+        raise KeyError(
+            f'unknown model {options.model!r}: not a file and not a catalogue id ({known})'
+        )
+    entry = CATALOG[options.model]
+    path = fetch_model(
+        entry, options.cache_dir, allow_download=options.allow_download, progress=options.progress
+    )
+    return entry, path
+
+
+def _physical_devices(device: str) -> list[str]:
+    """Device names inside a device string: 'HETERO:GPU.1,CPU' -> ['GPU.1', 'CPU']."""
+    _, _, rest = device.partition(':') if ':' in device else ('', '', device)
+    names = [part.split('(')[0].strip() for part in rest.split(',')]
+    return [name for name in names if name]
+
+
+def check_device(device: str, available: Sequence[str]) -> None:
+    """Raise DeviceError unless every device named in ``device`` is available.
+
+    Virtual devices (AUTO, HETERO, MULTI, BATCH) are checked by the physical devices they name;
+    'GPU' matches 'GPU.0'.
+    """
+    listing = ', '.join(available) or 'none'
+    if not device.strip():
+        raise DeviceError(f'empty device name; available devices: {listing}')
+    virtual = {'AUTO', 'HETERO', 'MULTI', 'BATCH'}
+    head = device.split(':', 1)[0]
+    if head in virtual and ':' not in device:
+        if head in ('AUTO',) and available:
+            return
+        raise DeviceError(f'device {device!r} needs a device list; available devices: {listing}')
+    names = _physical_devices(device) if head in virtual else [device]
+    for name in names:
+        base = name.split('.')[0]
+        if name in available or (name == base and any(d.split('.')[0] == base for d in available)):
+            continue
+        raise DeviceError(f'device {name!r} is not available; available devices: {listing}')
+
+
+def _layout(shape: Sequence[int]) -> str:
+    """Guess NHWC (TFLite) or NCHW (ONNX) from a 4-D shape."""
+    if len(shape) == 4 and shape[1] in (1, 2, 3, 4) and shape[3] not in (1, 2, 3, 4):
+        return 'NCHW'
+    return 'NHWC'
+
+
+class Segmenter:
+    """A segmentation model compiled on an OpenVINO device.
+
+    Use as a context manager, or call ``close()``. ``segment()`` is meant for one thread at a time;
+    ``configure()`` may be called from another thread between frames.
+
+    Example:
+        >>> with Segmenter(model='selfie_segmentation', device='CPU') as segmenter:
+        ...     result = segmenter.segment(image_bgr)
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        *,
+        options: SegmenterOptions | None = None,
+        core: ov.Core | None = None,
+        **changes: Any,
+    ) -> None:
+        """Fetch, convert (cached), and compile the model.
+
+        Args:
+            model: overrides ``options.model``.
+            device: overrides ``options.device``.
+            options: everything else; keyword arguments override single fields.
+            core: an OpenVINO Core to share between segmenters.
+
+        Raises:
+            KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
+        """
+        options = options or SegmenterOptions()
+        if model is not None:
+            changes['model'] = model
+        if device is not None:
+            changes['device'] = device
+        options = replace(options, **changes)
+        started = time.perf_counter()
+        self._core = core or ov.Core()
+        check_device(options.device, self._core.available_devices)
+        self.entry, self.source_path = resolve_model(options)
+        cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+        self.model_path = load_ir(self.source_path, cache_dir)
+        try:
+            model_ir = self._core.read_model(self.model_path)
+        except Exception as error:
+            raise ModelLoadError(
+                f'cannot read OpenVINO model {self.model_path}: {error}. '
+                'Delete it to convert again.'
+            ) from error
+        self._describe_io(model_ir)
+        labels = options.labels or self.entry.labels or default_labels(self._channels_out)
+        if len(labels) != self.num_classes:
+            raise ModelLoadError(
+                f'{self.source_path}: model has {self.num_classes} classes but '
+                f'{len(labels)} labels were given ({", ".join(labels)})'
+            )
+        self.labels: tuple[str, ...] = tuple(labels)
+        self._compiled = self._compile(model_ir, options, cache_dir)
+        self._request = self._compiled.create_infer_request()
+        self._smoother = TemporalSmoother(options.smoothing)
+        self._lock = threading.Lock()
+        self._options = options
+        self._validate_classes(options.foreground_classes)
+        self.startup_s = time.perf_counter() - started
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _describe_io(self, model_ir: ov.Model) -> None:
+        if len(model_ir.inputs) != 1:
+            raise ModelLoadError(
+                f'{self.source_path}: expected one image input, found {len(model_ir.inputs)}'
+            )
+        in_shape = model_ir.input(0).get_partial_shape()
+        out_shape = model_ir.output(0).get_partial_shape()
+        if not in_shape.is_static or len(in_shape) != 4:
+            raise ModelLoadError(
+                f'{self.source_path}: expected a static 4-D input, got {in_shape}'
+            )
+        dims = [d.get_length() for d in in_shape]
+        self._in_layout = _layout(dims)
+        if self._in_layout == 'NHWC':
+            _, height, width, channels = dims
+        else:
+            _, channels, height, width = dims
+        if channels not in (1, 3, 4):
+            raise ModelLoadError(f'{self.source_path}: unsupported input channel count {channels}')
+        self.input_size = (width, height)
+        self._channels_in = channels
+        out_dims = [d.get_length() if d.is_static else -1 for d in out_shape]
+        if len(out_dims) == 3:
+            out_dims = [*out_dims, 1]
+        if len(out_dims) != 4:
+            raise ModelLoadError(f'{self.source_path}: expected a 4-D output, got {out_shape}')
+        self._out_layout = _layout(out_dims)
+        self._channels_out = out_dims[3] if self._out_layout == 'NHWC' else out_dims[1]
+        self.num_classes = max(2, self._channels_out)
+
+    def _compile(
+        self, model_ir: ov.Model, options: SegmenterOptions, cache_dir: Path
+    ) -> ov.CompiledModel:
+        norm: Normalization = self.entry.normalization
+        ppp = PrePostProcessor(model_ir)
+        tensor = ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout('NHWC'))
+        ppp.input().model().set_layout(ov.Layout(self._in_layout))
+        steps = ppp.input().preprocess().convert_element_type(ov.Type.f32)
+        if self._channels_in == 3:
+            tensor.set_color_format(ColorFormat.BGR)
+            steps.convert_color(ColorFormat.RGB)
+        if norm.mean:
+            steps.mean(norm.mean)
+        if norm.scale != 1.0:
+            steps.scale(norm.scale)
+        if len(model_ir.output(0).get_partial_shape()) == 4:
+            ppp.output().model().set_layout(ov.Layout(self._out_layout))
+            ppp.output().tensor().set_layout(ov.Layout('NHWC')).set_element_type(ov.Type.f32)
+        model_ir = ppp.build()
+        config: dict[str, Any] = {'PERFORMANCE_HINT': options.performance_hint}
+        if any(name in options.device for name in _COMPILED_CACHE_DEVICES):
+            config['CACHE_DIR'] = str(cache_dir / 'compiled')
+        try:
+            return self._core.compile_model(model_ir, options.device, config)
+        except Exception as error:
+            listing = ', '.join(self._core.available_devices)
+            raise DeviceError(
+                f'cannot compile {self.model_path.name} on {options.device!r}: '
+                f'{str(error).strip().splitlines()[0] if str(error).strip() else error}; '
+                f'available devices: {listing}'
+            ) from error
+
+    def _validate_classes(self, classes: tuple[int, ...] | None) -> None:
+        if classes is None:
+            return
+        bad = [c for c in classes if not 0 <= c < self.num_classes]
+        if bad:
+            raise ValueError(
+                f'foreground classes {bad} out of range: this model has classes 0..'
+                f'{self.num_classes - 1} ({", ".join(self.labels)})'
+            )
+
+    # -- live options ---------------------------------------------------------------------------
+
+    @property
+    def options(self) -> SegmenterOptions:
+        """The options in force."""
+        return self._options
+
+    @property
+    def device(self) -> str:
+        """The OpenVINO device the model is compiled on."""
+        return self._options.device
+
+    @property
+    def resize_mode(self) -> ResizeMode:
+        """The resize mode in force (the catalogue's default when the option is 'auto')."""
+        mode = self._options.resize_mode
+        return self.entry.resize_mode if mode == 'auto' else mode
+
+    @property
+    def foreground_classes(self) -> tuple[int, ...]:
+        """Class ids counted as foreground."""
+        chosen = self._options.foreground_classes
+        if chosen is not None:
+            return chosen
+        return self.entry.foreground_classes or tuple(range(1, self.num_classes))
+
+    @property
+    def activation(self) -> Activation:
+        """What turns the raw output into probabilities."""
+        return self.entry.activation
+
+    def configure(self, **changes: Any) -> None:
+        """Change post-processing options for the next frame.
+
+        Accepts threshold, foreground_classes, resize_mode, smoothing. A model or device change
+        needs a new Segmenter.
+
+        Raises:
+            ValueError: an option cannot change live or has a bad value.
+        """
+        live = {'threshold', 'foreground_classes', 'resize_mode', 'smoothing'}
+        fixed = set(changes) - live
+        if fixed:
+            raise ValueError(
+                f'{", ".join(sorted(fixed))} cannot change live: build a new Segmenter'
+            )
+        new = replace(self._options, **changes)
+        if new.resize_mode not in ('auto', 'letterbox', 'stretch'):
+            raise ValueError(f'unknown resize mode {new.resize_mode!r}')
+        if not 0.0 <= new.threshold <= 1.0:
+            raise ValueError(f'threshold must be in [0, 1], got {new.threshold}')
+        self._validate_classes(new.foreground_classes)
+        with self._lock:
+            self._smoother.weight = new.smoothing
+            if new.resize_mode != self._options.resize_mode:
+                self._smoother.reset()
+            self._options = new
+
+    # -- inference ------------------------------------------------------------------------------
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(
+                f'expected an HxWx3 uint8 BGR image, got shape {image.shape} dtype {image.dtype}'
+            )
+        return image
+
+    def _model_input(self, resized: np.ndarray) -> np.ndarray:
+        if self._channels_in == 3:
+            return resized[None]
+        if self._channels_in == 1:
+            return cv2.cvtColor(resized, cv2.COLOR_BGR2GRAY)[None, :, :, None]
+        # Four channels (e.g. hair segmentation): RGB plus an empty previous-mask channel.
+        rgba = np.zeros((*resized.shape[:2], 4), np.uint8)
+        rgba[..., :3] = resized[..., ::-1]
+        return rgba[None]
+
+    def infer_raw(self, model_image: np.ndarray) -> np.ndarray:
+        """Run the compiled model on a model-sized BGR u8 image; returns HxWxC float32 (a copy)."""
+        self._request.infer({0: ov.Tensor(self._model_input(model_image), shared_memory=True)})
+        output = self._request.get_output_tensor(0).data
+        return np.array(output.reshape(output.shape[1], output.shape[2], -1), dtype=np.float32)
+
+    def segment(self, image_bgr: np.ndarray, *, foreground: bool = True) -> Segmentation:
+        """Segment one frame.
+
+        Args:
+            image_bgr: HxWx3 uint8 BGR (or HxW grey) image of any size.
+            foreground: also compute the soft foreground map at image size (for effects).
+
+        Returns:
+            Segmentation with the class mask (and foreground) at the image's size.
+
+        Raises:
+            ValueError: the image is not an 8-bit BGR/grey image or has zero size.
+        """
+        image = self._prepare(image_bgr)
+        with self._lock:
+            options = self._options
+            started = time.perf_counter()
+            image_size = (image.shape[1], image.shape[0])
+            resized, content = resize_to_model(image, self.input_size, self.resize_mode)
+            infer_start = time.perf_counter()
+            raw = self.infer_raw(resized)
+            infer_ms = (time.perf_counter() - infer_start) * 1e3
+            probabilities = self._smoother.update(to_probabilities(raw, self.activation))
+            soft: np.ndarray | None = None
+            binary = probabilities.shape[-1] == 1
+            if foreground or binary:
+                low = foreground_probability(probabilities, self.foreground_classes)
+                soft = restore_size(low, content, image_size)
+            if binary:
+                # Threshold the upsampled probability: smooth edges at no extra cost.
+                person = (
+                    soft
+                    if self.foreground_classes == (1,)
+                    else restore_size(probabilities[..., 0], content, image_size)
+                )
+                mask = (person >= options.threshold).astype(np.uint8)
+            else:
+                mask = restore_size(class_mask(probabilities), content, image_size, nearest=True)
+            total_ms = (time.perf_counter() - started) * 1e3
+        return Segmentation(
+            mask=mask,
+            foreground=soft if foreground else None,
+            inference_ms=infer_ms,
+            timings={'inference_ms': infer_ms, 'segment_ms': total_ms},
+        )
+
+    # -- resources ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the compiled model and its infer request."""
+        self._request = None  # type: ignore[assignment]
+        self._compiled = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Segmenter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f'Segmenter(model={self._options.model!r}, device={self.device!r}, '
+            f'input={self.input_size[0]}x{self.input_size[1]}, classes={self.num_classes})'
+        )
