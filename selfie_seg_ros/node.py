@@ -1,0 +1,366 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""``selfie_seg_node``: camera image in; class mask, colourised overlay and blurred image out.
+
+The node only translates messages and parameters; the Segmenter and the effects module do the work,
+exactly as in the CLI. Frames are processed off the executor thread with a latest-frame
+policy: a new frame replaces one that is still waiting, so latency stays bounded when the camera is
+faster than the model.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from selfie_seg_ros import params
+from selfie_seg_ros.catalog import resolve_classes
+from selfie_seg_ros.diagnostics import build_status
+from selfie_seg_ros.effects import EffectOptions, apply_background_effect, make_palette, overlay
+from selfie_seg_ros.image_io import ImageDecodeError, decode_compressed, decode_image, encode_image
+from selfie_seg_ros.segmenter import Segmenter, SegmenterOptions
+from selfie_seg_ros.stats import FrameStats
+
+OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
+RELOAD_PARAMETERS = ('model', 'device')
+ERROR_LOG_PERIOD_S = 2.0
+
+
+class StartupError(RuntimeError):
+    """The node cannot start (model, device or parameter problem); the message says why."""
+
+
+class SelfieSegNode(Node):
+    """ROS 2 face of the segmentation engine."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('selfie_seg', **kwargs)
+        params.declare_all(self)
+        self._segmenter = self._build_segmenter(self._segmenter_options())
+        self._set_labels(self._segmenter.labels)
+        self._effects = self._effect_options()
+        self._palette = make_palette(self._segmenter.labels)
+        self._alpha = float(self._param('overlay_alpha'))
+        self._apply_foreground_classes(self._param('foreground_classes'))
+        self._stats = FrameStats()
+
+        self._pending: Image | CompressedImage | None = None
+        self._frame_ready = threading.Condition()
+        self._stopping = False
+        self._camera_info: CameraInfo | None = None
+
+        overrides = QoSOverridingOptions.with_default_policies()
+        self._mask_pub = self.create_publisher(
+            Image, '~/mask', OUTPUT_QOS, qos_overriding_options=overrides
+        )
+        self._overlay_pub = self.create_publisher(
+            Image, '~/overlay', OUTPUT_QOS, qos_overriding_options=overrides
+        )
+        self._blurred_pub = self.create_publisher(
+            Image, '~/blurred', OUTPUT_QOS, qos_overriding_options=overrides
+        )
+        self._info_pub = self.create_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        inputs = MutuallyExclusiveCallbackGroup()
+        self._compressed = bool(self._param('compressed_input'))
+        if self._compressed:
+            self._image_sub = self.create_subscription(
+                CompressedImage,
+                'image/compressed',
+                self._on_image,
+                qos_profile_sensor_data,
+                callback_group=inputs,
+                qos_overriding_options=overrides,
+            )
+        else:
+            self._image_sub = self.create_subscription(
+                Image,
+                'image',
+                self._on_image,
+                qos_profile_sensor_data,
+                callback_group=inputs,
+                qos_overriding_options=overrides,
+            )
+        self._info_sub = self.create_subscription(
+            CameraInfo,
+            'camera_info',
+            self._on_camera_info,
+            qos_profile_sensor_data,
+            callback_group=inputs,
+        )
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._work, name='selfie_seg_worker', daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f'{self._segmenter!r} ready in {self._segmenter.startup_s:.2f} s; labels: '
+            f'{", ".join(self._segmenter.labels)}; input '
+            f'{self._image_sub.topic_name} ({"CompressedImage" if self._compressed else "Image"})'
+        )
+
+    # -- parameters -----------------------------------------------------------------------------
+
+    def _param(self, name: str) -> Any:
+        return self.get_parameter(name).value
+
+    def _segmenter_options(self, **changes: Any) -> SegmenterOptions:
+        cache_dir = str(self._param('model_cache_dir'))
+        options = SegmenterOptions(
+            model=str(self._param('model')),
+            device=str(self._param('device')),
+            performance_hint=str(self._param('performance_hint')),  # type: ignore[arg-type]
+            resize_mode=str(self._param('resize_mode')),  # type: ignore[arg-type]
+            threshold=float(self._param('threshold')),
+            smoothing=float(self._param('smoothing')),
+            cache_dir=Path(cache_dir) if cache_dir else None,
+            allow_download=bool(self._param('allow_download')),
+            progress=False,
+        )
+        return replace(options, **changes)
+
+    def _build_segmenter(self, options: SegmenterOptions) -> Segmenter:
+        try:
+            return Segmenter(options=options)
+        except Exception as error:  # every engine error carries an actionable message
+            raise StartupError(str(error).strip('"\'')) from error
+
+    def _set_labels(self, labels: Sequence[str]) -> None:
+        params.set_read_only(self, 'labels', list(labels))
+
+    def _effect_options(self, **values: Any) -> EffectOptions:
+        def value(name: str) -> Any:
+            return values[name] if name in values else self._param(name)
+
+        image_path = str(value('background_image'))
+        background = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
+        return EffectOptions(
+            effect=str(value('effect')),  # type: ignore[arg-type]
+            blur_strength=int(value('blur_strength')),
+            background_color=params.parse_rgb(value('background_color')),
+            background_image=background,
+        )
+
+    def _apply_foreground_classes(self, names: Sequence[str] | None) -> None:
+        classes = resolve_classes(names, self._segmenter.labels) if names else None
+        self._segmenter.configure(foreground_classes=classes)
+
+    def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
+        """Validate every change first (pure), then apply them together, or none."""
+        values = {p.name: p.value for p in changed}
+        for name, value in values.items():
+            reason = params.validate(
+                name,
+                value,
+                available_devices=self._segmenter.available_devices,
+                labels=self._segmenter.labels if 'model' not in values else (),
+            )
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        try:
+            if any(name in values for name in RELOAD_PARAMETERS):
+                self._reload(values)
+            segmenter_changes = {
+                name: values[name] for name in LIVE_SEGMENTER_OPTIONS if name in values
+            }
+            if segmenter_changes:
+                self._segmenter.configure(**segmenter_changes)
+            if 'foreground_classes' in values:
+                self._apply_foreground_classes(values['foreground_classes'])
+            effect_names = ('effect', 'blur_strength', 'background_color', 'background_image')
+            if any(name in values for name in effect_names):
+                self._effects = self._effect_options(**values)
+            if 'overlay_alpha' in values:
+                self._alpha = float(values['overlay_alpha'])
+        except Exception as error:  # reject with the engine's reason; nothing half-applied
+            return SetParametersResult(successful=False, reason=str(error).strip('"\''))
+        return SetParametersResult(successful=True)
+
+    def _reload(self, values: dict[str, Any]) -> None:
+        """Build the new model while the old one keeps serving; swap only when it is ready."""
+        changes = {name: values[name] for name in RELOAD_PARAMETERS if name in values}
+        started = time.perf_counter()
+        new = self._build_segmenter(self._segmenter_options(**changes))
+        names = values.get('foreground_classes', self._param('foreground_classes'))
+        try:
+            classes = resolve_classes(names, new.labels) if names else None
+        except ValueError:
+            self.get_logger().warning(
+                f'foreground_classes {list(names)} do not fit the new model; using its default'
+            )
+            classes = None
+        new.configure(foreground_classes=classes)
+        old, self._segmenter = self._segmenter, new
+        self._palette = make_palette(new.labels)
+        self._set_labels(new.labels)
+        old.close()
+        self.get_logger().info(f'switched to {new!r} in {time.perf_counter() - started:.2f} s')
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        """Never blocks: keep only the newest frame for the worker."""
+        with self._frame_ready:
+            if self._pending is not None:
+                self._stats.count('dropped')
+            self._pending = msg
+            self._stats.count('received')
+            self._frame_ready.notify()
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._camera_info = msg
+
+    # -- worker ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._frame_ready:
+                while self._pending is None and not self._stopping:
+                    self._frame_ready.wait()
+                if self._stopping:
+                    return
+                msg, self._pending = self._pending, None
+            try:
+                self._process(msg)
+            except ImageDecodeError as error:
+                self._stats.count('malformed')
+                self.get_logger().error(
+                    f'skipping malformed frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
+                )
+            except Exception as error:  # the worker must survive any single bad frame
+                self._stats.count('failed')
+                self.get_logger().error(
+                    f'frame failed: {type(error).__name__}: {error}',
+                    throttle_duration_sec=ERROR_LOG_PERIOD_S,
+                )
+
+    def _process(self, msg: Image | CompressedImage) -> None:
+        want_mask = self._mask_pub.get_subscription_count() > 0
+        want_overlay = self._overlay_pub.get_subscription_count() > 0
+        want_blurred = self._blurred_pub.get_subscription_count() > 0
+        if not (want_mask or want_overlay or want_blurred):
+            self._stats.count('idle')
+            return
+        started = time.perf_counter()
+        image = decode_compressed(msg) if self._compressed else decode_image(msg)
+        segmenter, effects, alpha, palette = (
+            self._segmenter,
+            self._effects,
+            self._alpha,
+            self._palette,
+        )
+        result = segmenter.segment(image, foreground=want_blurred)
+        header = msg.header
+        if want_mask:
+            self._mask_pub.publish(encode_image(result.mask, 'mono8', header))
+            self._stats.count('mask')
+        if want_overlay:
+            self._overlay_pub.publish(
+                encode_image(overlay(image, result.mask, palette, alpha), 'bgr8', header)
+            )
+            self._stats.count('overlay')
+        if want_blurred:
+            blurred = apply_background_effect(image, result.foreground, effects)
+            self._blurred_pub.publish(encode_image(blurred, 'bgr8', header))
+            self._stats.count('blurred')
+        info = self._camera_info
+        if info is not None and self._info_pub.get_subscription_count() > 0:
+            info_out = CameraInfo()
+            info_out.header = header
+            for field in (
+                'height',
+                'width',
+                'distortion_model',
+                'd',
+                'k',
+                'r',
+                'p',
+                'binning_x',
+                'binning_y',
+                'roi',
+            ):
+                setattr(info_out, field, getattr(info, field))
+            self._info_pub.publish(info_out)
+        self._stats.processed(
+            inference_ms=result.inference_ms,
+            work_ms=(time.perf_counter() - started) * 1e3,
+            latency_ms=self._latency_ms(header.stamp),
+        )
+
+    def _latency_ms(self, stamp: Any) -> float | None:
+        if stamp.sec == 0 and stamp.nanosec == 0:
+            return None
+        now_ns = self.get_clock().now().nanoseconds
+        return (now_ns - (stamp.sec * 1_000_000_000 + stamp.nanosec)) / 1e6
+
+    # -- diagnostics ----------------------------------------------------------------------------
+
+    def _publish_diagnostics(self) -> None:
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status.append(
+            build_status(
+                name=f'{self.get_fully_qualified_name()}: segmentation',
+                hardware_id=f'{self._segmenter.device}',
+                snapshot=self._stats.snapshot(),
+                model=self._segmenter.options.model,
+                max_latency_ms=float(self._param('max_latency_ms')),
+                max_drop_rate=float(self._param('max_drop_rate')),
+            )
+        )
+        self._diag_pub.publish(array)
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop the worker and release OpenVINO resources."""
+        with self._frame_ready:
+            self._stopping = True
+            self._frame_ready.notify_all()
+        self._worker.join(timeout=5.0)
+        self._segmenter.close()
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Entry point of ``selfie_seg_node``."""
+    rclpy.init(args=args)
+    node: SelfieSegNode | None = None
+    code = 0
+    try:
+        node = SelfieSegNode()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except StartupError as error:
+        rclpy.logging.get_logger('selfie_seg').fatal(f'cannot start: {error}')
+        code = 1
+    finally:
+        if node is not None:
+            node.shutdown()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,97 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Frame counters and timing windows of the node (pure: no ROS), read once a second."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OUTPUTS = ('mask', 'overlay', 'blurred')
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """Rates over the interval since the previous snapshot; totals since start."""
+
+    interval_s: float
+    input_fps: float
+    output_fps: dict[str, float]
+    drop_rate: float
+    """Fraction of frames received in the interval that were replaced before being processed."""
+    inference_ms: float | None
+    work_ms: float | None
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+class FrameStats:
+    """Thread-safe counters (received, dropped, malformed, idle, per output...) and timings."""
+
+    def __init__(self, window: int = 300) -> None:
+        self._lock = threading.Lock()
+        self._totals: dict[str, int] = dict.fromkeys(
+            ('received', 'dropped', 'malformed', 'failed', 'idle', 'processed', *OUTPUTS), 0
+        )
+        self._last_totals = dict(self._totals)
+        self._last_time = time.monotonic()
+        self._inference: deque[float] = deque(maxlen=window)
+        self._work: deque[float] = deque(maxlen=window)
+        self._latency: deque[float] = deque(maxlen=window)
+
+    def count(self, name: str, increment: int = 1) -> None:
+        """Add to a counter."""
+        with self._lock:
+            self._totals[name] = self._totals.get(name, 0) + increment
+
+    def processed(self, inference_ms: float, work_ms: float, latency_ms: float | None) -> None:
+        """Record one processed frame's timings."""
+        with self._lock:
+            self._totals['processed'] += 1
+            self._inference.append(inference_ms)
+            self._work.append(work_ms)
+            if latency_ms is not None:
+                self._latency.append(latency_ms)
+
+    def total(self, name: str) -> int:
+        """A counter's value since start."""
+        with self._lock:
+            return self._totals.get(name, 0)
+
+    def snapshot(self) -> StatsSnapshot:
+        """Rates since the previous snapshot, timings of the frames in that interval."""
+        with self._lock:
+            now = time.monotonic()
+            interval = max(now - self._last_time, 1e-6)
+            delta = {k: v - self._last_totals.get(k, 0) for k, v in self._totals.items()}
+            inference, work, latency = list(self._inference), list(self._work), list(self._latency)
+            self._inference.clear()
+            self._work.clear()
+            self._latency.clear()
+            self._last_totals = dict(self._totals)
+            self._last_time = now
+            totals = dict(self._totals)
+        received = delta['received']
+        return StatsSnapshot(
+            interval_s=interval,
+            input_fps=received / interval,
+            output_fps={name: delta[name] / interval for name in OUTPUTS},
+            drop_rate=delta['dropped'] / received if received else 0.0,
+            inference_ms=_mean(inference),
+            work_ms=_mean(work),
+            latency_ms_p50=_percentile(latency, 50),
+            latency_ms_p95=_percentile(latency, 95),
+            totals=totals,
+        )
