@@ -19,6 +19,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openvino as ov
@@ -63,7 +64,16 @@ def read_transpose_conv_params(tflite_path: Path) -> list[TransposeConvParams]:
     data = Path(tflite_path).read_bytes()
     if data[4:8] != b'TFL3':
         raise ModelLoadError(f'{tflite_path}: not a TFLite model (no TFL3 identifier)')
-    model = tflite.Model.GetRootAsModel(data, 0)
+    try:
+        return _walk_operators(tflite_path, tflite.Model.GetRootAsModel(data, 0))
+    except (struct.error, IndexError, ValueError, TypeError) as error:
+        raise ModelLoadError(
+            f'{tflite_path}: corrupt or truncated TFLite model ({error}); delete it so it is '
+            'fetched again, or pass another model file'
+        ) from error
+
+
+def _walk_operators(tflite_path: Path, model: Any) -> list[TransposeConvParams]:
     custom_codes = {
         index
         for index in range(model.OperatorCodesLength())
@@ -143,8 +153,8 @@ def transpose_conv_extension(params: list[TransposeConvParams]) -> ConversionExt
         kernel = [w_shape[1], w_shape[2]]
         pads_begin, pads_end = [], []
         for size, stride, k in zip(x_shape[1:3], strides, kernel, strict=True):
-            out = size * stride if chosen.same_padding else (size - 1) * stride + k
-            total = max((size - 1) * stride + k - out, 0)
+            # MediaPipe's kernel (transpose_conv_bias.cc) pads SAME by k - (size - 1) % stride - 1.
+            total = max(0, k - (size - 1) % stride - 1) if chosen.same_padding else 0
             pads_begin.append(total // 2)
             pads_end.append(total - total // 2)
         x_nchw = ops.transpose(x, ops.constant(np.array([0, 3, 1, 2], dtype=np.int64)))

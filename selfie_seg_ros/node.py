@@ -144,7 +144,7 @@ class SelfieSegNode(Node):
             raise StartupError(str(error).strip('"\'')) from error
 
     def _set_labels(self, labels: Sequence[str]) -> None:
-        params.set_read_only(self, 'labels', list(labels))
+        params.update_read_only(self, 'labels', list(labels))
 
     def _effect_options(self, **values: Any) -> EffectOptions:
         def value(name: str) -> Any:

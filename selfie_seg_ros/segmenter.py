@@ -376,6 +376,8 @@ class Segmenter:
     # -- inference ------------------------------------------------------------------------------
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim in (2, 3) and 0 in image.shape[:2]:
+            raise ValueError(f'image has zero size ({image.shape[1]}x{image.shape[0]})')
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter as RclpyParameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -185,7 +184,8 @@ class Peer:
         try:
             assert client.wait_for_service(timeout_sec=10.0), 'parameter service not found'
             request = SetParameters.Request()
-            request.parameters = [_parameter_msg(n, v) for n, v in values.items()]
+            request.parameters = [
+                RclpyParameter(n, value=v).to_parameter_msg() for n, v in values.items()]
             future = client.call_async(request)
             deadline = time.monotonic() + 30.0
             while not future.done() and time.monotonic() < deadline:
@@ -215,24 +215,3 @@ class Peer:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
-
-
-def _parameter_msg(name: str, value: Any) -> ParameterMsg:
-    parameter_value = ParameterValue()
-    if isinstance(value, bool):
-        parameter_value.type, parameter_value.bool_value = ParameterType.PARAMETER_BOOL, value
-    elif isinstance(value, int):
-        parameter_value.type, parameter_value.integer_value = ParameterType.PARAMETER_INTEGER, value
-    elif isinstance(value, float):
-        parameter_value.type, parameter_value.double_value = ParameterType.PARAMETER_DOUBLE, value
-    elif isinstance(value, str):
-        parameter_value.type, parameter_value.string_value = ParameterType.PARAMETER_STRING, value
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        parameter_value.type = ParameterType.PARAMETER_STRING_ARRAY
-        parameter_value.string_array_value = value
-    elif isinstance(value, list):
-        parameter_value.type = ParameterType.PARAMETER_INTEGER_ARRAY
-        parameter_value.integer_array_value = value
-    else:
-        raise TypeError(f'unsupported parameter value {value!r}')
-    return ParameterMsg(name=name, value=parameter_value)

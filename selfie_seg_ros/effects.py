@@ -1,0 +1,534 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Effects on segmentation results: class palettes, colour overlays, background blur/replace.
+
+Pure numpy + OpenCV. Images are HxWx3 uint8 BGR; class masks are HxW integer ids; the foreground
+(person probability) is HxW float32 in [0, 1] at image size and is used as a soft alpha matte.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import cv2
+import numpy as np
+
+Effect = Literal['blur', 'replace', 'none']
+Color = tuple[int, int, int]
+
+EFFECTS: tuple[str, ...] = get_args(Effect)
+MIN_BLUR_STRENGTH = 1
+MAX_BLUR_STRENGTH = 301
+
+# RGB colours of the OpenVINO selfie-segmentation tutorial for the multiclass model.
+_MULTICLASS_COLORS_RGB: dict[str, Color] = {
+    'background': (192, 192, 192),
+    'hair': (128, 0, 0),
+    'body-skin': (255, 229, 204),
+    'face-skin': (255, 204, 204),
+    'clothes': (0, 0, 128),
+    'others': (128, 0, 128),
+}
+# Two-class sets (background + one object): black background, a saturated azure that stands out
+# against skin tones in an overlay and against black in rviz.
+_BINARY_COLORS_RGB: tuple[Color, Color] = ((0, 0, 0), (0, 160, 255))
+
+# Reduced-resolution blur: the residual Gaussian at the small scale must keep at least this
+# sigma (in small pixels), otherwise bilinear upscaling shows its piecewise-linear facets.
+_MIN_REDUCED_SIGMA = 1.5
+_MIN_REDUCED_SIDE = 8
+
+
+def _normalize_label(label: str) -> str:
+    return label.strip().lower().replace('_', '-').replace(' ', '-')
+
+
+def _voc_color(index: int) -> Color:
+    """Pascal VOC colour map entry: the bits of ``index`` interleaved into R, G and B."""
+    r = g = b = 0
+    c = index
+    for shift in range(7, -1, -1):
+        r |= (c & 1) << shift
+        g |= ((c >> 1) & 1) << shift
+        b |= ((c >> 2) & 1) << shift
+        c >>= 3
+    return r, g, b
+
+
+def make_palette(labels: Sequence[str]) -> np.ndarray:
+    """Build a colour table with one BGR row per class id.
+
+    The multiclass selfie label set gets the tutorial's colours; a two-class set whose class 0 is
+    background gets black and azure; any other set gets the Pascal VOC colour map (deterministic,
+    distinct for every id below 2**24).
+
+    Args:
+        labels: Class names, indexed by class id.
+
+    Returns:
+        (N, 3) uint8 array in BGR order.
+
+    Raises:
+        ValueError: if ``labels`` is empty.
+    """
+    names = [_normalize_label(str(label)) for label in labels]
+    if not names:
+        raise ValueError('labels must name at least one class')
+    if names == list(_MULTICLASS_COLORS_RGB):
+        rgb = [_MULTICLASS_COLORS_RGB[name] for name in names]
+    elif len(names) == 2 and names[0] == 'background':
+        rgb = list(_BINARY_COLORS_RGB)
+    else:
+        rgb = [_voc_color(i) for i in range(len(names))]
+    return np.ascontiguousarray(np.array(rgb, dtype=np.uint8)[:, ::-1])
+
+
+def _check_image(image: np.ndarray, name: str = 'image') -> None:
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f'{name} must be a numpy array, got {type(image).__name__}')
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(
+            f'{name} must be an HxWx3 uint8 BGR image, got shape {image.shape} {image.dtype}'
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f'{name} is empty: shape {image.shape}')
+
+
+def _check_alpha(alpha: np.ndarray, size: tuple[int, ...], name: str) -> None:
+    if not isinstance(alpha, np.ndarray):
+        raise ValueError(f'{name} must be a numpy array, got {type(alpha).__name__}')
+    if alpha.dtype != np.float32:
+        raise ValueError(f'{name} must be float32 in [0, 1], got {alpha.dtype}')
+    if alpha.shape != size:
+        raise ValueError(f'{name} must have shape {size} (the image size), got {alpha.shape}')
+
+
+def _check_palette(palette: np.ndarray) -> None:
+    if not isinstance(palette, np.ndarray):
+        raise ValueError(f'palette must be a numpy array, got {type(palette).__name__}')
+    if palette.dtype != np.uint8 or palette.ndim != 2 or palette.shape[1] != 3:
+        raise ValueError(
+            f'palette must be an (N, 3) uint8 BGR table, got shape {palette.shape} {palette.dtype}'
+        )
+
+
+def _check_mask(mask: np.ndarray) -> None:
+    if not isinstance(mask, np.ndarray):
+        raise ValueError(f'mask must be a numpy array, got {type(mask).__name__}')
+    if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(f'mask must be an HxW integer class-id array, got shape {mask.shape} '
+                         f'{mask.dtype}')
+
+
+def _check_strength(strength: int) -> None:
+    if isinstance(strength, bool) or not isinstance(strength, (int, np.integer)):
+        raise ValueError(f'blur strength must be an int, got {type(strength).__name__}')
+    if not MIN_BLUR_STRENGTH <= strength <= MAX_BLUR_STRENGTH:
+        raise ValueError(f'blur strength must be in [{MIN_BLUR_STRENGTH}, {MAX_BLUR_STRENGTH}], '
+                         f'got {strength}')
+
+
+def _check_color(color: Sequence[int], name: str = 'background colour') -> Color:
+    values = tuple(color)
+    if len(values) != 3 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255
+        for v in values
+    ):
+        raise ValueError(f'{name} must be three ints in [0, 255] (RGB), got {color!r}')
+    return int(values[0]), int(values[1]), int(values[2])
+
+
+class _Scratch(threading.local):
+    """Per-thread work buffers reused across frames: fresh full-frame buffers cost page faults."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+        self.solid_color: Color | None = None
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch(key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    buffer = _SCRATCH.buffers.get(key)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = np.empty(shape, dtype)
+        _SCRATCH.buffers[key] = buffer
+    return buffer
+
+
+def _channel_luts(palette: np.ndarray) -> list[np.ndarray]:
+    """One 256-entry table per BGR channel; ids beyond the palette stay black."""
+    table = np.zeros((256, 3), np.uint8)
+    rows = min(len(palette), 256)
+    table[:rows] = palette[:rows]
+    return [np.ascontiguousarray(table[:, channel]) for channel in range(3)]
+
+
+def colorize(mask: np.ndarray, palette: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Paint a class-id mask with a palette.
+
+    Args:
+        mask: HxW integer class ids (uint8 is the fast path).
+        palette: (N, 3) uint8 BGR table from :func:`make_palette`.
+        out: Optional HxWx3 uint8 array to write into.
+
+    Returns:
+        HxWx3 uint8 BGR image; ids outside [0, N) are black.
+
+    Raises:
+        ValueError: on a malformed mask, palette or ``out``.
+    """
+    _check_mask(mask)
+    _check_palette(palette)
+    shape = (*mask.shape, 3)
+    if out is not None and (out.shape != shape or out.dtype != np.uint8):
+        raise ValueError(f'out must be {shape} uint8, got {out.shape} {out.dtype}')
+    if mask.dtype != np.uint8:
+        # Rare path: wide ids; anything out of range points at an extra black row.
+        table = np.zeros((len(palette) + 1, 3), np.uint8)
+        table[:-1] = palette
+        ids = np.where((mask >= 0) & (mask < len(palette)), mask, len(palette))
+        result = table[ids]
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    # Three single-channel LUTs and a merge beat a 3-channel LUT on a GRAY2BGR copy.
+    planes = [
+        cv2.LUT(mask, lut, dst=_scratch(f'colorize{channel}', mask.shape, np.uint8))
+        for channel, lut in enumerate(_channel_luts(palette))
+    ]
+    if out is None:
+        return cv2.merge(planes)
+    return cv2.merge(planes, dst=out)
+
+
+def overlay(
+    image: np.ndarray,
+    mask: np.ndarray,
+    palette: np.ndarray,
+    alpha: float,
+    colored: np.ndarray | None = None,
+) -> np.ndarray:
+    """Blend the colourised mask over the image.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        mask: HxW integer class ids, same size as ``image``.
+        palette: (N, 3) uint8 BGR table.
+        alpha: Weight of the palette colours in [0, 1]; 0 gives the image, 1 the colour mask.
+        colored: ``colorize(mask, palette)`` when the caller already has it (saves a pass).
+
+    Returns:
+        HxWx3 uint8 BGR image.
+
+    Raises:
+        ValueError: on mismatched shapes or dtypes, or ``alpha`` outside [0, 1].
+    """
+    _check_image(image)
+    _check_mask(mask)
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f'mask shape {mask.shape} does not match image size {image.shape[:2]}')
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+    if colored is None:
+        colored = colorize(mask, palette, out=_scratch('overlay', image.shape, np.uint8))
+    else:
+        _check_palette(palette)
+        _check_image(colored, 'colored')
+        if colored.shape != image.shape:
+            raise ValueError(f'colored shape {colored.shape} does not match image {image.shape}')
+    return cv2.addWeighted(image, 1.0 - alpha, colored, alpha, 0.0)
+
+
+def composite(
+    front: np.ndarray, back: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Alpha-composite two images: ``alpha * front + (1 - alpha) * back``, rounded to uint8.
+
+    Args:
+        front: HxW or HxWxC uint8 image shown where ``alpha`` is 1.
+        back: uint8 image of the same shape, shown where ``alpha`` is 0.
+        alpha: HxW float32 weights in [0, 1] (values are not range-checked).
+        out: Optional array of the same shape and dtype as ``front`` to write into.
+
+    Returns:
+        uint8 image of ``front``'s shape.
+
+    Raises:
+        ValueError: on mismatched shapes or dtypes.
+    """
+    for name, array in (('front', front), ('back', back)):
+        valid = isinstance(array, np.ndarray) and array.dtype == np.uint8 and array.ndim in (2, 3)
+        if not valid:
+            raise ValueError(f'{name} must be an HxW or HxWxC uint8 image')
+    if front.shape != back.shape:
+        raise ValueError(f'front shape {front.shape} does not match back shape {back.shape}')
+    _check_alpha(alpha, front.shape[:2], 'alpha')
+    if out is not None and (out.shape != front.shape or out.dtype != np.uint8):
+        raise ValueError(f'out must be {front.shape} uint8, got {out.shape} {out.dtype}')
+    inverse = np.subtract(1.0, alpha, out=_scratch('composite', alpha.shape, np.float32))
+    if out is None:
+        return cv2.blendLinear(front, back, alpha, inverse)
+    return cv2.blendLinear(front, back, alpha, inverse, dst=out)
+
+
+def blur_sigma(strength: int) -> float:
+    """Gaussian sigma that OpenCV derives for a ``strength`` x ``strength`` kernel."""
+    return 0.3 * ((strength - 1) * 0.5 - 1.0) + 0.8
+
+
+def _blur_levels(sigma: float, height: int, width: int) -> int:
+    """How many times to halve the image before blurring, keeping the blur visually exact."""
+    levels = 0
+    while True:
+        factor = 2 ** (levels + 1)
+        # A 2x box average per halving plus the bilinear upscale add about factor**2 / 4 of
+        # variance (full-resolution pixels); the rest is left to the small-scale Gaussian.
+        residual = sigma * sigma / (factor * factor) - 0.25
+        if residual < _MIN_REDUCED_SIGMA**2 or min(height, width) / factor < _MIN_REDUCED_SIDE:
+            return levels
+        levels += 1
+
+
+def blur_image(image: np.ndarray, strength: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Blur a whole image like ``cv2.GaussianBlur(image, (k, k), 0)`` with ``k = strength``.
+
+    Large kernels run on a downscaled copy (repeated 2x box halving, Gaussian with the remaining
+    sigma, bilinear upscale); the result stays within a few grey levels of the full-size blur at
+    a fraction of the cost. Strength 1 returns an unchanged copy.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        strength: Equivalent full-resolution kernel size in pixels, 1..301.
+        out: Optional HxWx3 uint8 array to write into.
+
+    Returns:
+        Blurred HxWx3 uint8 image.
+
+    Raises:
+        ValueError: on a malformed image or a strength out of range.
+    """
+    _check_image(image)
+    _check_strength(strength)
+    if out is not None and (out.shape != image.shape or out.dtype != np.uint8):
+        raise ValueError(f'out must be {image.shape} uint8, got {out.shape} {out.dtype}')
+    if out is None:
+        out = np.empty_like(image)
+    if strength == 1:
+        np.copyto(out, image)
+        return out
+    height, width = image.shape[:2]
+    sigma = blur_sigma(strength)
+    levels = _blur_levels(sigma, height, width)
+    if levels == 0:
+        # sigma 0 lets OpenCV pick the same kernel as the tutorial's GaussianBlur((k, k), 0).
+        ksize = strength | 1
+        return cv2.GaussianBlur(image, (ksize, ksize), 0 if strength % 2 else sigma, dst=out)
+    factor = 2**levels
+    small_width = max(1, round(width / factor))
+    small_height = max(1, round(height / factor))
+    small = image
+    while small.shape[0] % 2 == 0 and small.shape[1] % 2 == 0 and small.shape[0] > small_height:
+        # INTER_LINEAR at exactly half size averages 2x2 blocks: the same box filter as
+        # INTER_AREA at a third of the cost. Odd sizes finish with one INTER_AREA step below.
+        small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2),
+                           interpolation=cv2.INTER_LINEAR)
+    if small.shape[:2] != (small_height, small_width):
+        small = cv2.resize(small, (small_width, small_height), interpolation=cv2.INTER_AREA)
+    scale_x = width / small_width
+    scale_y = height / small_height
+    sigma_x = math.sqrt(max(sigma * sigma / (scale_x * scale_x) - 0.25, 0.01))
+    sigma_y = math.sqrt(max(sigma * sigma / (scale_y * scale_y) - 0.25, 0.01))
+    small = cv2.GaussianBlur(small, (0, 0), sigma_x, sigmaY=sigma_y,
+                             borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
+
+
+def blur_background(image: np.ndarray, foreground: np.ndarray, strength: int) -> np.ndarray:
+    """Blur everything but the foreground, with a soft edge from the foreground probability.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        foreground: HxW float32 person probability in [0, 1], at image size.
+        strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301.
+
+    Returns:
+        HxWx3 uint8 BGR image.
+
+    Raises:
+        ValueError: on malformed inputs or a strength out of range.
+    """
+    _check_image(image)
+    _check_alpha(foreground, image.shape[:2], 'foreground')
+    _check_strength(strength)
+    if strength == 1:
+        return image.copy()
+    blurred = blur_image(image, strength, out=_scratch('blur', image.shape, np.uint8))
+    return composite(image, blurred, foreground)
+
+
+def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale a background image to cover ``height`` x ``width`` (aspect kept) and centre-crop it.
+
+    Args:
+        background: HxWx3 uint8 BGR image of any size.
+        height: Target height in pixels.
+        width: Target width in pixels.
+
+    Returns:
+        ``height`` x ``width`` x 3 uint8 image; ``background`` itself if it already fits.
+
+    Raises:
+        ValueError: on a malformed background.
+    """
+    _check_image(background, 'background image')
+    bg_height, bg_width = background.shape[:2]
+    if (bg_height, bg_width) == (height, width):
+        return background
+    scale = max(width / bg_width, height / bg_height)
+    new_width = max(width, round(bg_width * scale))
+    new_height = max(height, round(bg_height * scale))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    resized = cv2.resize(background, (new_width, new_height), interpolation=interpolation)
+    top = (new_height - height) // 2
+    left = (new_width - width) // 2
+    return np.ascontiguousarray(resized[top:top + height, left:left + width])
+
+
+def _solid(shape: tuple[int, ...], color_rgb: Color) -> np.ndarray:
+    """A frame of one colour (BGR order inside), kept while size and colour stay the same."""
+    buffer = _SCRATCH.buffers.get('solid')
+    if buffer is None or buffer.shape != shape or _SCRATCH.solid_color != color_rgb:
+        row = np.empty((shape[1], 3), np.uint8)
+        row[:] = color_rgb[::-1]
+        buffer = _scratch('solid', shape, np.uint8)
+        buffer[:] = row  # row by row: much faster than broadcasting a 3-vector
+        _SCRATCH.solid_color = color_rgb
+    return buffer
+
+
+def replace_background(
+    image: np.ndarray, foreground: np.ndarray, background: np.ndarray | tuple[int, int, int]
+) -> np.ndarray:
+    """Put the foreground in front of a new background, soft at the edges.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        foreground: HxW float32 person probability in [0, 1], at image size.
+        background: An HxWx3 uint8 BGR image of any size (scaled to cover the frame and
+            centre-cropped), or an (R, G, B) colour.
+
+    Returns:
+        HxWx3 uint8 BGR image.
+
+    Raises:
+        ValueError: on malformed inputs.
+    """
+    _check_image(image)
+    _check_alpha(foreground, image.shape[:2], 'foreground')
+    if isinstance(background, np.ndarray):
+        back = fit_background(background, image.shape[0], image.shape[1])
+    else:
+        back = _solid(image.shape, _check_color(background))
+    return composite(image, back, foreground)
+
+
+@dataclass(frozen=True, eq=False)
+class EffectOptions:
+    """What to do with the background.
+
+    Attributes:
+        effect: 'blur', 'replace' or 'none'.
+        blur_strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301.
+        background_color: (R, G, B) used by 'replace' when there is no background image.
+        background_image: BGR uint8 image of any size used by 'replace'; scaled to cover the
+            frame. Stored as a read-only copy.
+    """
+
+    effect: Effect = 'blur'
+    blur_strength: int = 55
+    background_color: tuple[int, int, int] = (0, 177, 64)
+    background_image: np.ndarray | None = field(default=None, repr=False)
+    _fitted: dict[tuple[int, int], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        """Validate every field.
+
+        Raises:
+            ValueError: naming the first invalid field.
+        """
+        if self.effect not in EFFECTS:
+            raise ValueError(f'effect must be one of {EFFECTS}, got {self.effect!r}')
+        _check_strength(self.blur_strength)
+        object.__setattr__(self, 'blur_strength', int(self.blur_strength))
+        object.__setattr__(self, 'background_color', _check_color(self.background_color))
+        if self.background_image is not None:
+            _check_image(self.background_image, 'background image')
+            frozen = np.array(self.background_image, copy=True)
+            frozen.flags.writeable = False
+            object.__setattr__(self, 'background_image', frozen)
+
+    def background_for(self, height: int, width: int) -> np.ndarray | Color:
+        """The 'replace' background for a frame size: the fitted image (cached) or the colour."""
+        if self.background_image is None:
+            return self.background_color
+        fitted = self._fitted.get((height, width))
+        if fitted is None:
+            fitted = fit_background(self.background_image, height, width)
+            fitted.flags.writeable = False
+            self._fitted.clear()
+            self._fitted[(height, width)] = fitted
+        return fitted
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is, background image compared by content."""
+        if not isinstance(other, EffectOptions):
+            return NotImplemented
+        if self is other:
+            return True
+        mine, theirs = self.background_image, other.background_image
+        if (mine is None) != (theirs is None):
+            return False
+        if mine is not None and not np.array_equal(mine, theirs):
+            return False
+        return (self.effect, self.blur_strength, self.background_color) == (
+            other.effect, other.blur_strength, other.background_color)
+
+    def __hash__(self) -> int:
+        """Hash of the scalar fields and the background image's shape."""
+        image = self.background_image
+        return hash((self.effect, self.blur_strength, self.background_color,
+                     None if image is None else image.shape))
+
+
+def apply_background_effect(
+    image: np.ndarray, foreground: np.ndarray, options: EffectOptions
+) -> np.ndarray:
+    """Apply ``options.effect`` to the background of ``image``.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        foreground: HxW float32 person probability in [0, 1], at image size.
+        options: The effect and its settings.
+
+    Returns:
+        HxWx3 uint8 BGR image; ``image`` itself for 'none'.
+
+    Raises:
+        ValueError: on malformed inputs.
+    """
+    _check_image(image)
+    _check_alpha(foreground, image.shape[:2], 'foreground')
+    if options.effect == 'none':
+        return image
+    if options.effect == 'blur':
+        return blur_background(image, foreground, options.blur_strength)
+    return replace_background(image, foreground, options.background_for(*image.shape[:2]))

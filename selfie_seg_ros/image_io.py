@@ -1,0 +1,372 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""``sensor_msgs/Image`` and ``CompressedImage`` to and from numpy: the only place that does it.
+
+Decoding always yields a C-contiguous HxWx3 uint8 BGR array that owns its memory. Every message is
+checked here first, so malformed input raises :class:`ImageDecodeError` and nothing else.
+
+The conversion library is chosen once, at import: the distro's ``cv_bridge`` when it imports and
+converts a probe image correctly, else ``rosbags-image``. Both are only handed what they get right:
+
+* rows padded beyond ``width * bytes_per_pixel`` (``rosbags-image`` ignores ``step``;
+  ``cv_bridge`` shears rows whose ``step`` is not a multiple of the pixel size) are converted here;
+* 16-bit grey (``mono16``, ``16UC1``) is converted here, to its high byte (``value >> 8``), the
+  same fixed mapping on every frame; ``cv_bridge`` refuses ``16UC1`` -> ``bgr8``, ``rosbags-image``
+  too, and the two scale ``mono16`` differently;
+* an encoding the library fails on (e.g. ``uyvy`` on a ``cv_bridge`` that predates the name) is
+  converted here from then on.
+
+YUV 4:2:2 names: ``yuv422`` and ``uyvy`` are U Y0 V Y1; ``yuv422_yuy2`` and ``yuyv`` are Y0 U Y1 V
+(ROS 2 ``sensor_msgs/image_encodings``), converted with OpenCV's BT.601 video-range tables.
+"""
+
+from __future__ import annotations
+
+import array as pyarray
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+
+class ImageDecodeError(ValueError):
+    """An image message cannot be decoded; the message names the problem."""
+
+
+class _Encoding(NamedTuple):
+    bytes_per_pixel: int
+    to_bgr: int | None
+    """cv2.cvtColor code to BGR; None for bgr8 (copy) and 16-bit grey (high byte)."""
+    sixteen_bit: bool = False
+    chroma_pairs: bool = False
+
+
+_ENCODINGS: dict[str, _Encoding] = {
+    'bgr8': _Encoding(3, None),
+    'rgb8': _Encoding(3, cv2.COLOR_RGB2BGR),
+    'bgra8': _Encoding(4, cv2.COLOR_BGRA2BGR),
+    'rgba8': _Encoding(4, cv2.COLOR_RGBA2BGR),
+    'mono8': _Encoding(1, cv2.COLOR_GRAY2BGR),
+    'mono16': _Encoding(2, None, sixteen_bit=True),
+    '16UC1': _Encoding(2, None, sixteen_bit=True),
+    'yuv422': _Encoding(2, cv2.COLOR_YUV2BGR_UYVY, chroma_pairs=True),
+    'uyvy': _Encoding(2, cv2.COLOR_YUV2BGR_UYVY, chroma_pairs=True),
+    'yuv422_yuy2': _Encoding(2, cv2.COLOR_YUV2BGR_YUYV, chroma_pairs=True),
+    'yuyv': _Encoding(2, cv2.COLOR_YUV2BGR_YUYV, chroma_pairs=True),
+}
+
+SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_ENCODINGS)
+ENCODE_CHANNELS: dict[str, int] = {'bgr8': 3, 'mono8': 1}
+"""Encodings :func:`encode_image` writes, with their channel count."""
+
+COMPRESSED_CODECS: tuple[str, ...] = ('jpeg', 'jpg', 'png', 'webp', 'tiff', 'tif', 'bmp')
+_WORD = re.compile(r'[a-z0-9_]+')
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A validated raw image: its encoding and a zero-copy HxW(xC) uint8 view of its pixels."""
+
+    encoding: str
+    fmt: _Encoding
+    pixels: np.ndarray
+    """Rows trimmed to ``width * bytes_per_pixel`` bytes; may be strided; aliases ``msg.data``."""
+    buffer: np.ndarray
+    packed: bool
+    """True when ``step == width * bytes_per_pixel`` (no row padding)."""
+
+
+def _as_bytes(data: Any, what: str) -> np.ndarray:
+    try:
+        return np.frombuffer(data, dtype=np.uint8)
+    except (TypeError, ValueError, BufferError) as err:
+        kind = type(data).__name__
+        raise ImageDecodeError(f'{what} data is not a byte buffer ({kind})') from err
+
+
+def _dimension(msg: Any, field: str) -> int:
+    value = getattr(msg, field, None)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ImageDecodeError(f'image {field} must be a non-negative integer, got {value!r}')
+    return int(value)
+
+
+def _check_image(msg: Image) -> _Checked:
+    encoding = getattr(msg, 'encoding', None)
+    fmt = _ENCODINGS.get(encoding) if isinstance(encoding, str) else None
+    if fmt is None:
+        raise ImageDecodeError(
+            f'unsupported encoding {encoding!r}; supported: {", ".join(SUPPORTED_ENCODINGS)}')
+    width, height, step = (_dimension(msg, field) for field in ('width', 'height', 'step'))
+    if width == 0 or height == 0:
+        raise ImageDecodeError(f'image has zero size: width {width}, height {height}')
+    if fmt.chroma_pairs and width % 2:
+        raise ImageDecodeError(
+            f'{encoding} needs an even width (two pixels share one U/V pair), got width {width}')
+    bigendian = getattr(msg, 'is_bigendian', 0)
+    if fmt.sixteen_bit and bigendian:
+        raise ImageDecodeError(
+            f'big-endian 16-bit data ({encoding}, is_bigendian={bigendian}) is not supported')
+    row_bytes = width * fmt.bytes_per_pixel
+    if step < row_bytes:
+        raise ImageDecodeError(
+            f'step {step} is smaller than width {width} x {fmt.bytes_per_pixel} bytes per pixel '
+            f'= {row_bytes} for {encoding}')
+    raw = _as_bytes(getattr(msg, 'data', None), 'image')
+    if raw.size < step * height:
+        raise ImageDecodeError(
+            f'image data is truncated: {raw.size} bytes, expected step {step} x height {height} '
+            f'= {step * height} for a {width}x{height} {encoding} image')
+    # Extra bytes after step * height are allowed and ignored.
+    rows = raw[:step * height].reshape(height, step)[:, :row_bytes]
+    bpp = fmt.bytes_per_pixel
+    pixels = rows.reshape((height, width) if bpp == 1 else (height, width, bpp))
+    return _Checked(encoding, fmt, pixels, raw, step == row_bytes)
+
+
+def _convert(checked: _Checked) -> np.ndarray:
+    """Convert a checked image to BGR with numpy and OpenCV only; the result owns its memory."""
+    fmt, pixels = checked.fmt, checked.pixels
+    if fmt.sixteen_bit:
+        # Little-endian samples: byte 1 of each pair is the high byte, i.e. value >> 8.
+        return cv2.cvtColor(np.ascontiguousarray(pixels[:, :, 1]), cv2.COLOR_GRAY2BGR)
+    if fmt.to_bgr is None:
+        return np.array(pixels, dtype=np.uint8, order='C', copy=True)
+    return cv2.cvtColor(pixels, fmt.to_bgr)
+
+
+def _owned_bgr(result: Any, checked: _Checked) -> np.ndarray | None:
+    """The library's result as an owned C-contiguous HxWx3 uint8 array; None if it is wrong."""
+    if not isinstance(result, np.ndarray) or result.dtype != np.uint8:
+        return None
+    if result.shape != (*checked.pixels.shape[:2], 3):
+        return None
+    # Libraries return views of msg.data for bgr8; the caller must get memory of its own.
+    if not result.flags.c_contiguous or np.may_share_memory(result, checked.buffer):
+        return np.array(result, order='C', copy=True)
+    return result
+
+
+class _Adapter:
+    """The conversion library in use, behind one interface."""
+
+    name: str
+    image_encodings: frozenset[str] = frozenset(
+        {'bgr8', 'rgb8', 'bgra8', 'rgba8', 'mono8', 'yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv'})
+    """Encodings handed to the library when rows are unpadded; the rest are converted here."""
+
+    def __init__(self) -> None:
+        self._refused: set[str] = set()
+
+    def library_image(self, msg: Image) -> Any:
+        """Convert with the library to bgr8."""
+        raise NotImplementedError
+
+    def library_compressed(self, msg: CompressedImage) -> Any:
+        """Decode with the library; returns what the library returns (may be None)."""
+        raise NotImplementedError
+
+    def decode_image(self, msg: Image, checked: _Checked) -> np.ndarray:
+        """Decode a checked message, through the library where it is right, else here."""
+        if (checked.packed and checked.encoding in self.image_encodings
+                and checked.encoding not in self._refused):
+            try:
+                result = _owned_bgr(self.library_image(msg), checked)
+            except Exception:
+                # The input passed the checks, so the library lacks this case: convert it here.
+                result = None
+            if result is not None:
+                return result
+            self._refused.add(checked.encoding)
+        return _convert(checked)
+
+
+class _CvBridgeAdapter(_Adapter):
+    name = 'cv_bridge'
+
+    def __init__(self, bridge: Any) -> None:
+        super().__init__()
+        self._bridge = bridge
+
+    def library_image(self, msg: Image) -> Any:
+        return self._bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+
+    def library_compressed(self, msg: CompressedImage) -> Any:
+        return self._bridge.compressed_imgmsg_to_cv2(msg, desired_encoding='passthrough')
+
+
+class _RosbagsAdapter(_Adapter):
+    name = 'rosbags-image'
+
+    def __init__(self, image: Callable[..., Any], compressed: Callable[..., Any]) -> None:
+        super().__init__()
+        self._image = image
+        self._compressed = compressed
+
+    def library_image(self, msg: Image) -> Any:
+        return self._image(msg, 'bgr8')
+
+    def library_compressed(self, msg: CompressedImage) -> Any:
+        return self._compressed(msg)
+
+
+def _probe_message() -> tuple[Image, np.ndarray]:
+    msg = Image(height=1, width=2, encoding='rgb8', is_bigendian=0, step=6)
+    msg.data = pyarray.array('B', [10, 20, 30, 40, 50, 60])
+    return msg, np.array([[[30, 20, 10], [60, 50, 40]]], dtype=np.uint8)
+
+
+def _load_cv_bridge() -> _Adapter | None:
+    """The distro's cv_bridge if it imports and converts a probe correctly (PyPI's does not)."""
+    try:
+        from cv_bridge import CvBridge
+
+        bridge = CvBridge()
+        msg, expected = _probe_message()
+        result = bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+        if not np.array_equal(np.asarray(result), expected):
+            return None
+    except Exception:
+        # ImportError, a numpy ABI mismatch, an error on first use: all mean no usable cv_bridge.
+        return None
+    return _CvBridgeAdapter(bridge)
+
+
+def _load_adapter() -> _Adapter:
+    adapter = _load_cv_bridge()
+    if adapter is not None:
+        return adapter
+    from rosbags.image import compressed_image_to_cvimage, message_to_cvimage
+
+    return _RosbagsAdapter(message_to_cvimage, compressed_image_to_cvimage)
+
+
+_ADAPTER = _load_adapter()
+BACKEND: str = _ADAPTER.name
+"""Which library decodes images: 'cv_bridge' or 'rosbags-image'."""
+
+
+def decode_image(msg: Image) -> np.ndarray:
+    """Decode a ``sensor_msgs/Image`` to BGR.
+
+    Args:
+        msg: The message; any of :data:`SUPPORTED_ENCODINGS`, rows may be padded (``step``), data
+            beyond ``step * height`` is ignored.
+
+    Returns:
+        A C-contiguous HxWx3 uint8 BGR array that does not share memory with ``msg.data``.
+        16-bit grey becomes its high byte (``value >> 8``).
+
+    Raises:
+        ImageDecodeError: unsupported encoding, zero size, ``step`` too small, truncated data,
+            odd width for YUV 4:2:2, big-endian 16-bit data.
+    """
+    checked = _check_image(msg)
+    return _ADAPTER.decode_image(msg, checked)
+
+
+def _compressed_codec(fmt: Any) -> str:
+    """The codec named by a ``CompressedImage.format``, '' when the format is empty."""
+    if not isinstance(fmt, str):
+        raise ImageDecodeError(f'compressed format must be a string, got {fmt!r}')
+    text = fmt.strip().lower()
+    if not text:
+        return ''  # Many publishers leave it empty; OpenCV identifies the data by its signature.
+    if 'compresseddepth' in text:
+        raise ImageDecodeError(
+            f'compressed format {fmt!r} is a compressedDepth image, which is not supported')
+    # 'jpeg', 'png' or image_transport's '<encoding>; <codec> compressed <encoding>'.
+    for word in _WORD.findall(text):
+        if word in COMPRESSED_CODECS:
+            return word
+    raise ImageDecodeError(
+        f'unknown compressed format {fmt!r}; supported codecs: {", ".join(COMPRESSED_CODECS)}')
+
+
+def decode_compressed(msg: CompressedImage) -> np.ndarray:
+    """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to BGR.
+
+    Args:
+        msg: The message; ``format`` may be empty, a codec name or image_transport's
+            ``'<encoding>; <codec> compressed <encoding>'``.
+
+    Returns:
+        A C-contiguous HxWx3 uint8 BGR array. Grey images are expanded, alpha is dropped, 16-bit
+        images become their high byte.
+
+    Raises:
+        ImageDecodeError: empty or corrupt data, an unknown format or compressedDepth.
+    """
+    codec = _compressed_codec(getattr(msg, 'format', None))
+    raw = _as_bytes(getattr(msg, 'data', None), 'compressed')
+    if raw.size == 0:
+        raise ImageDecodeError('compressed image data is empty')
+    try:
+        image = _ADAPTER.library_compressed(msg)
+    except Exception:
+        # rosbags-image asserts on undecodable data; cv2 raises on some; None is checked below.
+        image = None
+    what = f'{codec or "compressed"} data ({raw.size} bytes)'
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        raise ImageDecodeError(f'{what} could not be decoded: corrupt, truncated or not an image')
+    return _to_bgr8(image, what)
+
+
+def _to_bgr8(image: np.ndarray, what: str) -> np.ndarray:
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ImageDecodeError(f'{what} decoded to unsupported sample type {image.dtype}')
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if image.ndim not in (2, 3) or channels not in (1, 3, 4):
+        raise ImageDecodeError(f'{what} decoded to unsupported shape {image.shape}')
+    if channels == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif channels == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(image)
+
+
+def encode_image(array: np.ndarray, encoding: str, header: Header) -> Image:
+    """Build a ``sensor_msgs/Image`` from an array.
+
+    Args:
+        array: HxWx3 uint8 for ``'bgr8'``, HxW (or HxWx1) uint8 for ``'mono8'``; need not be
+            contiguous.
+        encoding: ``'bgr8'`` or ``'mono8'``.
+        header: Put on the message as is (same object: stamp and frame_id of the input).
+
+    Returns:
+        The message, ``step = width * channels``, ``is_bigendian = 0``; its data is one copy of
+        the array's bytes.
+
+    Raises:
+        ValueError: unknown encoding, or an array whose dtype or shape does not fit it.
+    """
+    channels = ENCODE_CHANNELS.get(encoding)
+    if channels is None:
+        raise ValueError(
+            f'cannot encode {encoding!r}; supported: {", ".join(ENCODE_CHANNELS)}')
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8:
+        raise ValueError(f'{encoding} needs a uint8 array, got {getattr(array, "dtype", array)}')
+    if channels == 1 and array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    expected_ndim = 2 if channels == 1 else 3
+    if array.ndim != expected_ndim or (channels == 3 and array.shape[2] != 3):
+        shape = 'HxW' if channels == 1 else 'HxWx3'
+        raise ValueError(f'{encoding} needs an {shape} array, got shape {array.shape}')
+    height, width = array.shape[:2]
+    if height == 0 or width == 0:
+        raise ValueError(f'cannot encode an empty image (shape {array.shape})')
+    data = pyarray.array('B')
+    # One memcpy; assigning an array.array skips the per-element checks of the field setter.
+    data.frombytes(np.ascontiguousarray(array))
+    msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0,
+                step=width * channels)
+    msg.header = header
+    msg.data = data
+    return msg
