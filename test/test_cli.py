@@ -1,0 +1,174 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""The ``selfie-seg`` command line, on the real general selfie model and real photos."""
+
+import dataclasses
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from selfie_seg_ros import catalog, cli
+
+pytestmark = pytest.mark.model
+
+MODEL = 'selfie_segmentation'
+
+
+@pytest.fixture(scope='module')
+def astronaut_png(tmp_path_factory):
+    from skimage import data
+
+    path = tmp_path_factory.mktemp('photos') / 'astronaut.png'
+    cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+@pytest.fixture
+def run(model_cache_dir, capsys):
+    def invoke(*args):
+        code = cli.main([*args, '--cache-dir', str(model_cache_dir)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_help_everywhere():
+    for command in ([], ['image'], ['video'], ['models'], ['fetch']):
+        result = subprocess.run([sys.executable, '-m', 'selfie_seg_ros.cli', *command, '--help'],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert 'usage: selfie-seg' in result.stdout
+
+
+def test_image_writes_three_outputs(run, astronaut_png, tmp_path):
+    code, out, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path))
+    assert code == 0, err
+    mask = cv2.imread(str(tmp_path / 'mask.png'), cv2.IMREAD_UNCHANGED)
+    overlay = cv2.imread(str(tmp_path / 'overlay.png'), cv2.IMREAD_UNCHANGED)
+    blurred = cv2.imread(str(tmp_path / 'blurred.png'), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (512, 512) and mask.dtype == np.uint8
+    assert set(np.unique(mask)) == {0, 1}
+    assert 0.3 < mask.mean() < 0.8
+    assert mask[70:170, 180:280].mean() > 0.9  # the face
+    assert overlay.shape == blurred.shape == (512, 512, 3)
+    photo = cv2.imread(str(astronaut_png))
+    assert np.abs(blurred.astype(int) - photo)[mask == 0].mean() > 3
+    assert 'inference' in out and 'ms' in out
+    assert 'person' in out
+
+
+def test_image_replace_with_colour_and_image(run, astronaut_png, tmp_path):
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path / 'c'),
+                       '--effect', 'replace', '--background-color', '255,0,0')
+    assert code == 0, err
+    replaced = cv2.imread(str(tmp_path / 'c' / 'blurred.png'))
+    mask = cv2.imread(str(tmp_path / 'c' / 'mask.png'), cv2.IMREAD_UNCHANGED)
+    far = cv2.erode((mask == 0).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert np.abs(replaced[far].astype(int) - [0, 0, 255]).mean() < 5
+    background = tmp_path / 'bg.png'
+    cv2.imwrite(str(background), np.full((40, 90, 3), (0, 255, 0), np.uint8))
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path / 'i'),
+                       '--effect', 'replace', '--background-image', str(background))
+    assert code == 0, err
+    replaced = cv2.imread(str(tmp_path / 'i' / 'blurred.png'))
+    assert np.abs(replaced[far].astype(int) - [0, 255, 0]).mean() < 5
+
+
+@pytest.mark.parametrize('content', [None, b'not an image'])
+def test_missing_or_unreadable_image_exits_2(run, tmp_path, content):
+    path = tmp_path / 'photo.png'
+    if content is not None:
+        path.write_bytes(content)
+    code, _, err = run('image', str(path), '--model', MODEL, '--out', str(tmp_path / 'o'))
+    assert code == 2
+    assert str(path) in err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_model_and_device_errors_are_reported_without_traceback(run, astronaut_png, tmp_path):
+    code, _, err = run('image', str(astronaut_png), '--model', 'nope', '--out', str(tmp_path))
+    assert code == 1 and 'selfie_segmentation' in err and 'Traceback' not in err
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--device', 'TPU',
+                       '--out', str(tmp_path))
+    assert code == 1 and 'available devices: CPU' in err
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--classes', 'wings',
+                       '--out', str(tmp_path))
+    assert code == 1 and 'person' in err
+
+
+def test_offline_download_names_url_cache_path_and_flag(monkeypatch, tmp_path, capsys):
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    url = f'http://127.0.0.1:{port}/models/selfie_multiclass_256x256.tflite'
+    entry = dataclasses.replace(catalog.CATALOG['selfie_multiclass_256x256'],
+                                source=catalog.UrlSource(url))
+    monkeypatch.setitem(catalog.CATALOG, entry.model_id, entry)
+    code = cli.main(['fetch', entry.model_id, '--cache-dir', str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert url in err
+    assert str(tmp_path / 'models' / entry.model_id) in err
+    assert '--model' in err
+    assert not list((tmp_path / 'models' / entry.model_id).glob('*'))
+
+
+def test_models_lists_catalogue_verified_and_cached(run):
+    code, out, _ = run('models')
+    assert code == 0
+    for model_id in catalog.CATALOG:
+        assert model_id in out
+    line = next(line for line in out.splitlines() if line.startswith(MODEL + ' '))
+    assert line.split()[2:4] == ['yes', 'yes']  # verified, cached
+    line = next(line for line in out.splitlines() if line.startswith('deeplab_v3'))
+    assert line.split()[2] == 'no'
+
+
+def test_fetch_prints_the_ir_path(run):
+    code, out, err = run('fetch', MODEL)
+    assert code == 0, err
+    path = Path(out.strip().splitlines()[-1])
+    assert path.suffix == '.xml' and path.is_file() and path.with_suffix('.bin').is_file()
+
+
+def test_video_file_blurs_every_frame(run, astronaut_png, tmp_path):
+    source = tmp_path / 'in.mp4'
+    photo = cv2.imread(str(astronaut_png))
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'mp4v'), 10, (320, 240))
+    for shift in range(8):
+        writer.write(cv2.resize(np.roll(photo, shift * 4, axis=1), (320, 240)))
+    writer.release()
+    out = tmp_path / 'out.mp4'
+    code, stdout, err = run('video', str(source), '--model', MODEL, '--out', str(out))
+    assert code == 0, err
+    assert '8 frames' in stdout and 'fps' in stdout and 'inference' in stdout
+    capture = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == 8
+    assert frames[0].shape == (240, 320, 3)
+
+
+def test_video_missing_file_and_camera_exit_2(run, tmp_path):
+    code, _, err = run('video', str(tmp_path / 'none.mp4'), '--model', MODEL)
+    assert code == 2 and 'none.mp4' in err
+    code, _, err = run('video', '--camera', '97', '--model', MODEL)
+    assert code == 2 and 'camera 97' in err
+
+
+def test_console_script_runs(astronaut_png, tmp_path, model_cache_dir):
+    script = Path(sys.executable).parent / 'selfie-seg'
+    result = subprocess.run([str(script), 'image', str(astronaut_png), '--model', MODEL, '--out',
+                             str(tmp_path), '--cache-dir', str(model_cache_dir)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / 'mask.png').is_file()
