@@ -8,6 +8,7 @@ and the default resize mode.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -215,20 +216,53 @@ def default_labels(num_classes: int) -> tuple[str, ...]:
     return tuple(f'class_{i}' for i in range(max(num_classes, 2)))
 
 
-def resolve_classes(names: Sequence[str], labels: Sequence[str]) -> tuple[int, ...]:
-    """Class ids for names or decimal ids, e.g. ``['hair', 'face-skin']`` or ``['1']``.
+def _label_listing(labels: Sequence[str]) -> str:
+    return ', '.join(f'{i} {label}' for i, label in enumerate(labels))
+
+
+def _class_key(name: str) -> str:
+    return re.sub(r'[\s_]+', '-', name.strip().lower())
+
+
+def resolve_classes(values: Sequence[str], labels: Sequence[str]) -> tuple[int, ...]:
+    """Turn class names or ids into sorted class ids.
+
+    Names match the labels ignoring case, with ``_`` and spaces read as ``-``.
+
+    Args:
+        values: Class names (``'hair'``) or ids as strings (``'1'``); empty means the model
+            default, which the caller substitutes.
+        labels: The model's class names in id order; empty when not known yet (then only ids
+            are accepted, unchecked).
+
+    Returns:
+        The distinct class ids, sorted.
 
     Raises:
-        ValueError: a name is not a label, or an id is out of range; the message lists the labels.
+        ValueError: a name that is not a label, an id beyond the labels, a non-string entry.
     """
-    ids: list[int] = []
-    for name in names:
-        key = name.strip()
-        if key.isdigit() and int(key) < len(labels):
-            ids.append(int(key))
-        elif key in labels:
-            ids.append(labels.index(key))
+    if isinstance(values, str) or not hasattr(values, '__iter__'):
+        raise ValueError(f'foreground classes must be a list of strings, got {values!r}')
+    keys = {_class_key(label): i for i, label in enumerate(labels)}
+    ids: set[int] = set()
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f'foreground class {value!r} must be a non-empty string')
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            class_id = int(text)
+            if labels and class_id >= len(labels):
+                raise ValueError(
+                    f'foreground class id {class_id} is out of range; the model has '
+                    f'{len(labels)} classes: {_label_listing(labels)}')
+            ids.add(class_id)
+        elif not labels:
+            raise ValueError(
+                f'foreground class {text!r} is a name but the model labels are not known yet; '
+                'give class ids as strings, e.g. "1"')
+        elif _class_key(text) in keys:
+            ids.add(keys[_class_key(text)])
         else:
-            choices = ', '.join(f'{i}={label}' for i, label in enumerate(labels))
-            raise ValueError(f'unknown class {name!r}; this model has classes {choices}')
-    return tuple(sorted(set(ids)))
+            raise ValueError(
+                f'unknown foreground class {text!r}; labels: {_label_listing(labels)}')
+    return tuple(sorted(ids))

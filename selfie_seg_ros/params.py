@@ -1,16 +1,15 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
 """Parameters of the ``selfie_seg`` node: specs, ROS descriptors and pure validation.
 
-:func:`validate`, :func:`valid_device`, :func:`parse_foreground_classes` and :func:`parse_rgb` are
-pure and import no ROS package, so the CLI can share them; rclpy is imported only by the functions
-that take a node.
+The pure checks (:func:`validate`, :func:`parse_rgb`; device strings in ``devices.py``, class
+names in ``catalog.py``) import no ROS package, so the CLI can share them; rclpy is imported only
+by the functions that take a node.
 """
 
 from __future__ import annotations
 
 import array
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import cv2
 import numpy as np
 
-from selfie_seg_ros.catalog import CATALOG, DEFAULT_MODEL, get_entry
+from selfie_seg_ros.catalog import CATALOG, DEFAULT_MODEL, get_entry, resolve_classes
+from selfie_seg_ros.devices import DEVICE_FORMS, device_names, valid_device
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
@@ -33,9 +33,7 @@ EFFECTS = ('blur', 'replace', 'none')
 RESIZE_MODES = ('auto', 'letterbox', 'stretch')
 PERFORMANCE_HINTS = ('LATENCY', 'THROUGHPUT')
 MODEL_SUFFIXES = ('.tflite', '.xml', '.onnx')
-DEVICE_FORMS = (
-    'CPU, GPU, GPU.<n>, NPU, AUTO, AUTO:<dev>,<dev>, HETERO:<dev>,<dev>, MULTI:<dev>,<dev>, '
-    'BATCH:<dev>(<batch size>)')
+
 
 
 @dataclass(frozen=True)
@@ -179,141 +177,6 @@ def _shown(value: Any) -> str:
     return repr(list(value)) if _is_sequence(value) else repr(value)
 
 
-_PHYSICAL_DEVICE = re.compile(r'[A-Z][A-Z0-9_]*(?:\.\d+)*')
-_BATCH_DEVICE = re.compile(r'([A-Z][A-Z0-9_]*(?:\.\d+)*)(?:\(([1-9]\d*)\))?')
-_VIRTUAL_DEVICES = ('AUTO', 'HETERO', 'MULTI', 'BATCH')
-
-
-def _device_names(device: str) -> tuple[list[str], list[str]]:
-    """Physical devices that ``device`` names: (needed, excluded by AUTO's ``-DEV``).
-
-    Raises:
-        ValueError: ``device`` is not a valid OpenVINO device string.
-    """
-    head, colon, rest = device.partition(':')
-    if head in _VIRTUAL_DEVICES:
-        if not colon:
-            if head == 'AUTO':
-                return [], []
-            raise ValueError(f'device {device!r}: {head} needs devices, e.g. {head}:GPU,CPU')
-        if head == 'BATCH':
-            match = _BATCH_DEVICE.fullmatch(rest.strip())
-            if match is None or match.group(1) in _VIRTUAL_DEVICES:
-                raise ValueError(f'device {device!r}: BATCH takes one device, e.g. BATCH:GPU(4)')
-            return [match.group(1)], []
-        names: list[str] = []
-        excluded: list[str] = []
-        for item in (part.strip() for part in rest.split(',')):
-            exclude = head == 'AUTO' and item.startswith('-')
-            name = item[1:] if exclude else item
-            if not _PHYSICAL_DEVICE.fullmatch(name) or name in _VIRTUAL_DEVICES:
-                raise ValueError(f'device {device!r}: {item!r} is not a device name')
-            (excluded if exclude else names).append(name)
-        return names, excluded
-    if colon or not _PHYSICAL_DEVICE.fullmatch(device):
-        hint = ''
-        if device != device.upper():
-            try:
-                _device_names(device.upper())
-                hint = f' (device names are upper case: {device.upper()!r})'
-            except ValueError:
-                pass
-        raise ValueError(f'invalid device {device!r}{hint}; expected {DEVICE_FORMS}')
-    return [device], []
-
-
-def _device_present(name: str, available: Sequence[str]) -> bool:
-    if name in available:
-        return True
-    base, dot, index = name.partition('.')
-    if not dot:  # 'GPU' is any GPU: 'GPU.0', 'GPU.1', ...
-        return any(item.partition('.')[0] == base for item in available)
-    # With a single device OpenVINO lists 'GPU' and also accepts 'GPU.0'.
-    return index == '0' and base in available
-
-
-def valid_device(device: str, available: Sequence[str]) -> str | None:
-    """Check an OpenVINO device string against the devices present.
-
-    Args:
-        device: e.g. ``'CPU'``, ``'GPU.1'``, ``'AUTO'``, ``'AUTO:GPU,CPU'``, ``'HETERO:GPU,CPU'``,
-            ``'MULTI:GPU,CPU'``, ``'BATCH:GPU(4)'``.
-        available: Devices present, as ``openvino.Core().available_devices`` lists them.
-
-    Returns:
-        None if every physical device it names is available (``AUTO`` alone: if any is), else
-        the reason, listing the available devices.
-    """
-    if not isinstance(device, str):
-        return f'device must be a string, got {device!r}'
-    try:
-        names, excluded = _device_names(device.strip())
-    except ValueError as err:
-        return str(err)
-    listing = ', '.join(available) if available else 'none'
-    if not names:  # AUTO picks among the available devices it does not exclude
-        left = [a for a in available if not any(_device_present(x, [a]) for x in excluded)]
-        if not left:
-            return f'device {device!r}: no OpenVINO device is available; available: {listing}'
-    for name in names:
-        if not _device_present(name, available):
-            where = '' if name == device.strip() else f' (in {device!r})'
-            return f'device {name!r}{where} is not available; available devices: {listing}'
-    return None
-
-
-def _label_listing(labels: Sequence[str]) -> str:
-    return ', '.join(f'{i} {label}' for i, label in enumerate(labels))
-
-
-def _class_key(name: str) -> str:
-    return re.sub(r'[\s_]+', '-', name.strip().lower())
-
-
-def parse_foreground_classes(values: Sequence[str], labels: Sequence[str]) -> tuple[int, ...]:
-    """Turn class names or ids into sorted class ids.
-
-    Names match the labels ignoring case, with ``_`` and spaces read as ``-``.
-
-    Args:
-        values: Class names (``'hair'``) or ids as strings (``'1'``); empty means the model
-            default, which the caller substitutes.
-        labels: The model's class names in id order; empty when not known yet (then only ids
-            are accepted, unchecked).
-
-    Returns:
-        The distinct class ids, sorted.
-
-    Raises:
-        ValueError: a name that is not a label, an id beyond the labels, a non-string entry.
-    """
-    if isinstance(values, str) or not _is_sequence(values):
-        raise ValueError(f'foreground classes must be a list of strings, got {values!r}')
-    keys = {_class_key(label): i for i, label in enumerate(labels)}
-    ids: set[int] = set()
-    for value in values:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f'foreground class {value!r} must be a non-empty string')
-        text = value.strip()
-        if text.isascii() and text.isdigit():
-            class_id = int(text)
-            if labels and class_id >= len(labels):
-                raise ValueError(
-                    f'foreground class id {class_id} is out of range; the model has '
-                    f'{len(labels)} classes: {_label_listing(labels)}')
-            ids.add(class_id)
-        elif not labels:
-            raise ValueError(
-                f'foreground class {text!r} is a name but the model labels are not known yet; '
-                'give class ids as strings, e.g. "1"')
-        elif _class_key(text) in keys:
-            ids.add(keys[_class_key(text)])
-        else:
-            raise ValueError(
-                f'unknown foreground class {text!r}; labels: {_label_listing(labels)}')
-    return tuple(sorted(ids))
-
-
 def parse_rgb(values: Sequence[int]) -> tuple[int, int, int]:
     """Check an ``[R, G, B]`` colour.
 
@@ -444,7 +307,7 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
         if available_devices:
             return valid_device(value, available_devices)
         try:
-            _device_names(value.strip())
+            device_names(value.strip())
         except ValueError as err:
             return str(err)
         return None
@@ -454,7 +317,7 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
         'model_cache_dir': _check_cache_dir,
         'background_color': _wrap(name, parse_rgb),
         'foreground_classes': _wrap(
-            name, lambda values: parse_foreground_classes(values, labels)),
+            name, lambda values: resolve_classes(values, labels)),
     }
     check = checks.get(name)
     return check(value) if check is not None else None

@@ -25,6 +25,7 @@ from selfie_seg_ros.catalog import (
     default_labels,
 )
 from selfie_seg_ros.convert import SUPPORTED_SUFFIXES, ModelLoadError, load_ir
+from selfie_seg_ros.devices import valid_device
 from selfie_seg_ros.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.processing import (
     ResizeMode,
@@ -137,34 +138,11 @@ def resolve_model(options: SegmenterOptions) -> tuple[ModelEntry, Path]:
     return entry, path
 
 
-def _physical_devices(device: str) -> list[str]:
-    """Device names inside a device string: 'HETERO:GPU.1,CPU' -> ['GPU.1', 'CPU']."""
-    _, _, rest = device.partition(':') if ':' in device else ('', '', device)
-    names = [part.split('(')[0].strip() for part in rest.split(',')]
-    return [name for name in names if name]
-
-
 def check_device(device: str, available: Sequence[str]) -> None:
-    """Raise DeviceError unless every device named in ``device`` is available.
-
-    Virtual devices (AUTO, HETERO, MULTI, BATCH) are checked by the physical devices they name;
-    'GPU' matches 'GPU.0'.
-    """
-    listing = ', '.join(available) or 'none'
-    if not device.strip():
-        raise DeviceError(f'empty device name; available devices: {listing}')
-    virtual = {'AUTO', 'HETERO', 'MULTI', 'BATCH'}
-    head = device.split(':', 1)[0]
-    if head in virtual and ':' not in device:
-        if head in ('AUTO',) and available:
-            return
-        raise DeviceError(f'device {device!r} needs a device list; available devices: {listing}')
-    names = _physical_devices(device) if head in virtual else [device]
-    for name in names:
-        base = name.split('.')[0]
-        if name in available or (name == base and any(d.split('.')[0] == base for d in available)):
-            continue
-        raise DeviceError(f'device {name!r} is not available; available devices: {listing}')
+    """Raise DeviceError unless every device that ``device`` names is available."""
+    reason = valid_device(device, available)
+    if reason:
+        raise DeviceError(reason)
 
 
 def _layout(shape: Sequence[int]) -> str:

@@ -237,20 +237,21 @@ def test_outputs_are_lazy(running, photos):
         assert after['total blurred'] == before['total blurred']
         # No subscriber at all: frames are not even inferred.
         peer.unsubscribe('mask')
+        assert peer.wait_for(lambda: peer.image_pub.get_subscription_count() > 0, 5)
         time.sleep(1.0)
         peer.received.clear()
-        peer.wait_for(lambda: _totals(peer) is not None, timeout=5)
+        assert peer.wait_for(lambda: _totals(peer) is not None, timeout=5)
         idle_before = _totals(peer)
         stamps = Stamps()
-        for _ in range(10):
-            peer.image_pub.publish(bgr_image_msg(image, stamps.next(), 'idle'))
-            time.sleep(0.05)
-        time.sleep(1.5)
-        peer.received.clear()
-        peer.wait_for(lambda: _totals(peer) is not None, timeout=5)
-        idle_after = _totals(peer)
-        assert int(idle_after['total idle']) > int(idle_before['total idle'])
-        assert idle_after['total processed'] == idle_before['total processed']
+
+        def idle_grew():
+            totals = _totals(peer)
+            return totals is not None and int(totals['total idle']) > int(
+                idle_before['total idle'])
+
+        assert peer.wait_for(idle_grew, timeout=15, period=0.1, publish=lambda: (
+            peer.image_pub.publish(bgr_image_msg(image, stamps.next(), 'idle'))))
+        assert _totals(peer)['total processed'] == idle_before['total processed']
     finally:
         for name in ('mask', 'overlay', 'blurred'):
             if name not in peer._subscriptions:

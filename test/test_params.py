@@ -13,13 +13,13 @@ import pytest
 
 from selfie_seg_ros import params
 from selfie_seg_ros.catalog import CATALOG, MULTICLASS_LABELS
+from selfie_seg_ros.catalog import resolve_classes as parse_foreground_classes
+from selfie_seg_ros.devices import valid_device
 from selfie_seg_ros.params import (
     PARAMS,
     descriptor,
     get_spec,
-    parse_foreground_classes,
     parse_rgb,
-    valid_device,
     validate,
 )
 
@@ -183,7 +183,7 @@ def test_valid_device_reasons_list_the_available_devices():
     assert valid_device('AUTO:-GPU', ['GPU.0', 'GPU.1']) == (
         "device 'AUTO:-GPU': no OpenVINO device is available; available: GPU.0, GPU.1")
     assert valid_device('HETERO', ['CPU']) == (
-        "device 'HETERO': HETERO needs devices, e.g. HETERO:GPU,CPU")
+        "device 'HETERO': HETERO needs devices, e.g. HETERO:GPU,CPU; available devices: CPU")
     assert valid_device(4, ['CPU']) == 'device must be a string, got 4'
 
 

@@ -164,7 +164,7 @@ def test_resolve_classes_by_name_and_id():
     labels = catalog.MULTICLASS_LABELS
     assert catalog.resolve_classes(['face-skin', 'hair'], labels) == (1, 3)
     assert catalog.resolve_classes(['4', ' clothes '], labels) == (4,)
-    with pytest.raises(ValueError, match='0=background'):
+    with pytest.raises(ValueError, match='0 background'):
         catalog.resolve_classes(['shoes'], labels)
     with pytest.raises(ValueError):
         catalog.resolve_classes(['9'], labels)
