@@ -7,7 +7,7 @@ DEMO_OUT ?= demo_output
 export ROS_DOMAIN_ID ?= 42
 export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_shm.xml
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench docs clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+
+docs: $(STAMP)
+	$(PY) scripts/render_figures.py
+	SELFIE_SEG_CACHE=$(CURDIR)/.cache JUPYTER_PLATFORM_DIRS=1 $(VENV)/bin/jupyter-execute \
+		--inplace docs/tutorial.ipynb
 
 clean:
 	rm -rf $(VENV) build install log *.egg-info $(DEMO_OUT)
