@@ -34,7 +34,8 @@ def photos():
 def running():
     """One node process and one peer for the module (start-up costs ~2 s)."""
     domain = unique_domain_id()
-    node = NodeProcess(domain, {'model': MODEL}, {'image': '/camera/image'})
+    node = NodeProcess(domain, {'model': MODEL},
+                       {'image': '/camera/image', 'camera_info': '/camera/camera_info'})
     peer = Peer(domain)
     for name in ('mask', 'overlay', 'blurred'):
         peer.subscribe(name)
@@ -318,3 +319,28 @@ def test_missing_model_fails_startup_with_a_clear_message(tmp_path):
     assert code != 0
     assert 'missing.tflite' in node.output()
     assert 'Traceback' not in node.output()
+
+
+def test_camera_info_is_republished_with_each_output_header(running, photos):
+    _, peer = running
+    from sensor_msgs.msg import CameraInfo
+
+    info_pub = peer.node.create_publisher(CameraInfo, '/camera/camera_info', peer._qos())
+    peer.subscribe('camera_info', CameraInfo)
+    try:
+        info = CameraInfo(width=512, height=512, distortion_model='plumb_bob')
+        info.k = [500.0, 0.0, 256.0, 0.0, 500.0, 256.0, 0.0, 0.0, 1.0]
+        info.header.frame_id = 'camera_optical'
+        assert peer.wait_for(lambda: info_pub.get_subscription_count() > 0, 10)
+        info_pub.publish(info)
+        time.sleep(0.3)
+        got, sent = publish_until(peer, photos['astronaut'], ('mask', 'camera_info'), count=2)
+        mask_stamps = {(m.header.stamp.sec, m.header.stamp.nanosec) for m in got['mask']}
+        for msg in got['camera_info']:
+            assert (msg.header.stamp.sec, msg.header.stamp.nanosec) in mask_stamps | set(sent)
+            assert msg.header.frame_id == 'camera_optical'
+            assert msg.width == 512 and list(msg.k) == list(info.k)
+            assert msg.distortion_model == 'plumb_bob'
+    finally:
+        peer.unsubscribe('camera_info')
+        peer.node.destroy_publisher(info_pub)
