@@ -33,7 +33,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from selfie_seg_ros import params
 from selfie_seg_ros.catalog import resolve_classes
 from selfie_seg_ros.diagnostics import build_status
-from selfie_seg_ros.effects import EffectOptions, apply_background_effect, make_palette, overlay
+from selfie_seg_ros.effects import (
+    EffectOptions,
+    apply_background_effect,
+    colorize,
+    make_palette,
+    overlay,
+)
 from selfie_seg_ros.image_io import ImageDecodeError, decode_compressed, decode_image, encode_image
 from selfie_seg_ros.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.stats import FrameStats
@@ -76,6 +82,9 @@ class SelfieSegNode(Node):
         )
         self._blurred_pub = self.create_publisher(
             Image, '~/blurred', OUTPUT_QOS, qos_overriding_options=overrides
+        )
+        self._mask_color_pub = self.create_publisher(
+            Image, '~/mask_color', OUTPUT_QOS, qos_overriding_options=overrides
         )
         self._info_pub = self.create_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -247,6 +256,8 @@ class SelfieSegNode(Node):
                     f'skipping malformed frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
                 )
             except Exception as error:  # the worker must survive any single bad frame
+                if not rclpy.ok():
+                    return  # shutting down: publishers are gone with the context
                 self._stats.count('failed')
                 self.get_logger().error(
                     f'frame failed: {type(error).__name__}: {error}',
@@ -255,9 +266,10 @@ class SelfieSegNode(Node):
 
     def _process(self, msg: Image | CompressedImage) -> None:
         want_mask = self._mask_pub.get_subscription_count() > 0
+        want_colors = self._mask_color_pub.get_subscription_count() > 0
         want_overlay = self._overlay_pub.get_subscription_count() > 0
         want_blurred = self._blurred_pub.get_subscription_count() > 0
-        if not (want_mask or want_overlay or want_blurred):
+        if not (want_mask or want_colors or want_overlay or want_blurred):
             self._stats.count('idle')
             return
         started = time.perf_counter()
@@ -273,10 +285,13 @@ class SelfieSegNode(Node):
         if want_mask:
             self._mask_pub.publish(encode_image(result.mask, 'mono8', header))
             self._stats.count('mask')
+        colored = colorize(result.mask, palette) if want_colors or want_overlay else None
+        if want_colors:
+            self._mask_color_pub.publish(encode_image(colored, 'bgr8', header))
+            self._stats.count('mask_color')
         if want_overlay:
-            self._overlay_pub.publish(
-                encode_image(overlay(image, result.mask, palette, alpha), 'bgr8', header)
-            )
+            blended = overlay(image, result.mask, palette, alpha, colored=colored)
+            self._overlay_pub.publish(encode_image(blended, 'bgr8', header))
             self._stats.count('overlay')
         if want_blurred:
             blurred = apply_background_effect(image, result.foreground, effects)

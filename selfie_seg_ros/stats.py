@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-OUTPUTS = ('mask', 'overlay', 'blurred')
+OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
 
 
 @dataclass(frozen=True)
