@@ -33,6 +33,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 
+from selfie_seg_ros.effects import fit_background
+
 NODE_NAME = 'selfie_seg_camera'
 BUILTIN_PHOTOS = ('astronaut',)
 MAX_SIZE = 8192
@@ -82,16 +84,7 @@ def fit_frame(image: np.ndarray, width: int, height: int) -> np.ndarray:
     Returns:
         A C-contiguous ``height`` x ``width`` x 3 frame (``image`` itself if it already fits).
     """
-    src_h, src_w = image.shape[:2]
-    if (src_w, src_h) == (width, height):
-        return image
-    scale = max(width / src_w, height / src_h)
-    scaled_w = max(width, round(src_w * scale))
-    scaled_h = max(height, round(src_h * scale))
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    scaled = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
-    left = (scaled_w - width) // 2
-    return np.ascontiguousarray(scaled[:height, left:left + width])
+    return fit_background(image, height, width, keep_top=True)
 
 
 def motion_matrix(t: float, motion: float, width: int, height: int) -> np.ndarray:

@@ -373,8 +373,12 @@ def blur_background(image: np.ndarray, foreground: np.ndarray, strength: int) ->
     return composite(image, blurred, foreground)
 
 
-def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarray:
+def fit_background(
+    background: np.ndarray, height: int, width: int, *, keep_top: bool = False
+) -> np.ndarray:
     """Scale a background image to cover ``height`` x ``width`` (aspect kept) and centre-crop it.
+
+    With ``keep_top`` the vertical crop keeps the top of the picture instead of its centre.
 
     Args:
         background: HxWx3 uint8 BGR image of any size.
@@ -396,7 +400,7 @@ def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarra
     new_height = max(height, round(bg_height * scale))
     interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     resized = cv2.resize(background, (new_width, new_height), interpolation=interpolation)
-    top = (new_height - height) // 2
+    top = 0 if keep_top else (new_height - height) // 2
     left = (new_width - width) // 2
     return np.ascontiguousarray(resized[top:top + height, left:left + width])
 
