@@ -42,7 +42,7 @@ from selfie_seg_ros.effects import (
 )
 from selfie_seg_ros.image_io import ImageDecodeError, decode_compressed, decode_image, encode_image
 from selfie_seg_ros.segmenter import Segmenter, SegmenterOptions
-from selfie_seg_ros.stats import FrameStats
+from selfie_seg_ros.stats import OUTPUTS, FrameStats
 
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
@@ -74,41 +74,24 @@ class SelfieSegNode(Node):
         self._camera_info: CameraInfo | None = None
 
         overrides = QoSOverridingOptions.with_default_policies()
-        self._mask_pub = self.create_publisher(
-            Image, '~/mask', OUTPUT_QOS, qos_overriding_options=overrides
-        )
-        self._overlay_pub = self.create_publisher(
-            Image, '~/overlay', OUTPUT_QOS, qos_overriding_options=overrides
-        )
-        self._blurred_pub = self.create_publisher(
-            Image, '~/blurred', OUTPUT_QOS, qos_overriding_options=overrides
-        )
-        self._mask_color_pub = self.create_publisher(
-            Image, '~/mask_color', OUTPUT_QOS, qos_overriding_options=overrides
-        )
+        self._outputs = {
+            name: self.create_publisher(
+                Image, f'~/{name}', OUTPUT_QOS, qos_overriding_options=overrides)
+            for name in OUTPUTS
+        }
         self._info_pub = self.create_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
         inputs = MutuallyExclusiveCallbackGroup()
         self._compressed = bool(self._param('compressed_input'))
-        if self._compressed:
-            self._image_sub = self.create_subscription(
-                CompressedImage,
-                'image/compressed',
-                self._on_image,
-                qos_profile_sensor_data,
-                callback_group=inputs,
-                qos_overriding_options=overrides,
-            )
-        else:
-            self._image_sub = self.create_subscription(
-                Image,
-                'image',
-                self._on_image,
-                qos_profile_sensor_data,
-                callback_group=inputs,
-                qos_overriding_options=overrides,
-            )
+        self._image_sub = self.create_subscription(
+            CompressedImage if self._compressed else Image,
+            'image/compressed' if self._compressed else 'image',
+            self._on_image,
+            qos_profile_sensor_data,
+            callback_group=inputs,
+            qos_overriding_options=overrides,
+        )
         self._info_sub = self.create_subscription(
             CameraInfo,
             'camera_info',
@@ -265,38 +248,31 @@ class SelfieSegNode(Node):
                 )
 
     def _process(self, msg: Image | CompressedImage) -> None:
-        want_mask = self._mask_pub.get_subscription_count() > 0
-        want_colors = self._mask_color_pub.get_subscription_count() > 0
-        want_overlay = self._overlay_pub.get_subscription_count() > 0
-        want_blurred = self._blurred_pub.get_subscription_count() > 0
-        if not (want_mask or want_colors or want_overlay or want_blurred):
+        wanted = {name for name, pub in self._outputs.items() if pub.get_subscription_count()}
+        if not wanted:
             self._stats.count('idle')
             return
         started = time.perf_counter()
         image = decode_compressed(msg) if self._compressed else decode_image(msg)
         segmenter, effects, alpha, palette = (
-            self._segmenter,
-            self._effects,
-            self._alpha,
-            self._palette,
-        )
-        result = segmenter.segment(image, foreground=want_blurred)
+            self._segmenter, self._effects, self._alpha, self._palette)
+        result = segmenter.segment(image, foreground='blurred' in wanted)
         header = msg.header
-        if want_mask:
-            self._mask_pub.publish(encode_image(result.mask, 'mono8', header))
-            self._stats.count('mask')
-        colored = colorize(result.mask, palette) if want_colors or want_overlay else None
-        if want_colors:
-            self._mask_color_pub.publish(encode_image(colored, 'bgr8', header))
-            self._stats.count('mask_color')
-        if want_overlay:
-            blended = overlay(image, result.mask, palette, alpha, colored=colored)
-            self._overlay_pub.publish(encode_image(blended, 'bgr8', header))
-            self._stats.count('overlay')
-        if want_blurred:
-            blurred = apply_background_effect(image, result.foreground, effects)
-            self._blurred_pub.publish(encode_image(blurred, 'bgr8', header))
-            self._stats.count('blurred')
+        colored = None
+        if wanted & {'mask_color', 'overlay'}:
+            colored = colorize(result.mask, palette)
+        frames = {
+            'mask': lambda: encode_image(result.mask, 'mono8', header),
+            'mask_color': lambda: encode_image(colored, 'bgr8', header),
+            'overlay': lambda: encode_image(
+                overlay(image, result.mask, palette, alpha, colored=colored), 'bgr8', header),
+            'blurred': lambda: encode_image(
+                apply_background_effect(image, result.foreground, effects), 'bgr8', header),
+        }
+        for name in OUTPUTS:
+            if name in wanted:
+                self._outputs[name].publish(frames[name]())
+                self._stats.count(name)
         info = self._camera_info
         if info is not None and self._info_pub.get_subscription_count() > 0:
             info_out = CameraInfo()
