@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import cv2
@@ -28,6 +29,7 @@ BIN = Path(sys.executable).parent
 
 def banner(lines: list[str]) -> None:
     """Print a message nobody can miss."""
+    lines = [part for line in lines for part in textwrap.wrap(line, 92) or ['']]
     width = max(len(line) for line in lines) + 4
     print('\n' + '!' * width)
     for line in lines:
@@ -44,6 +46,7 @@ def choose_model(cache_dir: Path) -> str:
         banner([
             f'The default model {DEFAULT_MODEL} cannot be downloaded:',
             *str(error).splitlines()[:1],
+            '',
             f'FALLING BACK to {FALLBACK_MODEL} (general selfie model, from the mediapipe wheel',
             'on PyPI): person vs background, 2 classes instead of 6.',
         ])
