@@ -46,7 +46,7 @@ from selfie_seg_ros.stats import OUTPUTS, FrameStats
 
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
-RELOAD_PARAMETERS = ('model', 'device')
+RELOAD_PARAMETERS = ('model', 'model_labels', 'device')
 ERROR_LOG_PERIOD_S = 2.0
 
 
@@ -119,6 +119,7 @@ class SelfieSegNode(Node):
         cache_dir = str(self._param('model_cache_dir'))
         options = SegmenterOptions(
             model=str(self._param('model')),
+            labels=tuple(self._param('model_labels')) or None,
             device=str(self._param('device')),
             performance_hint=str(self._param('performance_hint')),  # type: ignore[arg-type]
             resize_mode=str(self._param('resize_mode')),  # type: ignore[arg-type]
@@ -189,7 +190,9 @@ class SelfieSegNode(Node):
 
     def _reload(self, values: dict[str, Any]) -> None:
         """Build the new model while the old one keeps serving; swap only when it is ready."""
-        changes = {name: values[name] for name in RELOAD_PARAMETERS if name in values}
+        changes = {name: values[name] for name in ('model', 'device') if name in values}
+        if 'model_labels' in values:
+            changes['labels'] = tuple(values['model_labels']) or None
         started = time.perf_counter()
         new = self._build_segmenter(self._segmenter_options(**changes))
         names = values.get('foreground_classes', self._param('foreground_classes'))

@@ -67,6 +67,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         'file. A change reloads the model.',
         constraints=f'Catalogue ids: {", ".join(CATALOG)}; or a model file path.'),
     ParamSpec(
+        'model_labels', 'string_array', (),
+        'Class names in id order for a model file outside the catalogue; empty = the catalogue '
+        'labels, or class_<i>. A change reloads the model.',
+        constraints='One name per output class of the model.'),
+    ParamSpec(
         'device', 'string', 'CPU',
         'OpenVINO device that runs the model. A change recompiles the model.',
         constraints=f'Forms: {DEVICE_FORMS}; every named device must be available.'),

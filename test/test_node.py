@@ -344,3 +344,21 @@ def test_camera_info_is_republished_with_each_output_header(running, photos):
     finally:
         peer.unsubscribe('camera_info')
         peer.node.destroy_publisher(info_pub)
+
+
+def test_local_model_file_with_labels_from_a_parameter(running, photos, selfie_model_path):
+    _, peer = running
+    try:
+        results = peer.set_parameters(model=str(selfie_model_path), model_labels=['bg', 'human'])
+        assert all(r.successful for r in results), results
+        assert peer.get_parameter('labels') == ['bg', 'human']
+        peer.received.clear()
+        got, _ = publish_until(peer, photos['astronaut'], ('mask',), count=1)
+        assert image_array(got['mask'][-1])[FACE_BOX_512].mean() > 0.9
+        (result,) = peer.set_parameters(model_labels=['a', 'b', 'c'])
+        assert not result.successful and '2 classes' in result.reason
+        assert peer.get_parameter('labels') == ['bg', 'human']
+    finally:
+        results = peer.set_parameters(model=MODEL, model_labels=[])
+        assert all(r.successful for r in results), results
+    assert peer.get_parameter('labels') == ['background', 'person']

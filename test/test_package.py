@@ -199,8 +199,9 @@ def test_params_yaml_sets_every_writable_parameter_with_its_default():
     assert set(values) <= NODE_PARAMETERS
     # labels comes from the model; an empty YAML list ([]) has no type, so foreground_classes
     # is documented as a comment instead.
-    assert set(values) == NODE_PARAMETERS - {'labels', 'foreground_classes'}
+    assert set(values) == NODE_PARAMETERS - {'labels', 'foreground_classes', 'model_labels'}
     assert '# foreground_classes:' in PARAMS_YAML.read_text()
+    assert '# model_labels:' in PARAMS_YAML.read_text()
     for spec in PARAMS:
         if spec.name in values:
             expected = list(spec.default) if isinstance(spec.default, tuple) else spec.default

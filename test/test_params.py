@@ -26,6 +26,7 @@ from selfie_seg_ros.params import (
 # The contract with the launch file and config/: name, type, default, read-only.
 TABLE = {
     'model': ('string', 'selfie_multiclass_256x256', False),
+    'model_labels': ('string_array', (), False),
     'device': ('string', 'CPU', False),
     'performance_hint': ('string', 'LATENCY', True),
     'effect': ('string', 'blur', False),
@@ -59,7 +60,7 @@ def test_specs_match_the_parameter_table():
         assert spec.description.strip(), spec.name
         assert validate(spec.name, spec.default) is None, spec.name
     assert get_spec('effect').choices == ('blur', 'replace', 'none')
-    with pytest.raises(KeyError, match="unknown parameter 'efect'; known: model, device"):
+    with pytest.raises(KeyError, match="unknown parameter 'efect'; known: model, model_labels, device"):
         get_spec('efect')
 
 
