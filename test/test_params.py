@@ -60,7 +60,7 @@ def test_specs_match_the_parameter_table():
         assert spec.description.strip(), spec.name
         assert validate(spec.name, spec.default) is None, spec.name
     assert get_spec('effect').choices == ('blur', 'replace', 'none')
-    with pytest.raises(KeyError, match="unknown parameter 'efect'; known: model, model_labels, device"):
+    with pytest.raises(KeyError, match="unknown parameter 'efect'; known: model, model_labels"):
         get_spec('efect')
 
 
