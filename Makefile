@@ -7,7 +7,7 @@ DEMO_OUT ?= demo_output
 export ROS_DOMAIN_ID ?= 42
 export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_shm.xml
 
-.PHONY: venv demo test lint bench docs clean
+.PHONY: venv demo test lint bench bench-mediapipe venv-mediapipe docs clean
 
 venv: $(STAMP)
 
@@ -32,10 +32,27 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 
+# MediaPipe's own runtime, for the speed and accuracy comparison only: a venv of its own, because
+# mediapipe 0.10.21 pins numpy<2 (and pulls jax); never installed into $(VENV).
+MP_VENV := .venv-mediapipe
+MP_STAMP := $(MP_VENV)/.installed
+
+venv-mediapipe: $(MP_STAMP)
+
+$(MP_STAMP):
+	test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
+	$(MP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MP_VENV)/bin/python -m pip install --quiet mediapipe==0.10.21
+	touch $(MP_STAMP)
+
+bench-mediapipe: $(STAMP) $(MP_STAMP)
+	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/parity.py --live
+
 docs: $(STAMP)
 	$(PY) scripts/render_figures.py
 	SELFIE_SEG_CACHE=$(CURDIR)/.cache JUPYTER_PLATFORM_DIRS=1 $(VENV)/bin/jupyter-execute \
 		--inplace docs/tutorial.ipynb
 
 clean:
-	rm -rf $(VENV) build install log *.egg-info $(DEMO_OUT)
+	rm -rf $(VENV) $(MP_VENV) build install log *.egg-info $(DEMO_OUT)

@@ -79,11 +79,8 @@ def f32_core() -> ov.Core:
 
 
 def inference_precision(segmenter: Segmenter) -> str:
-    """The precision the compiled model really computes in (e.g. bf16 on AVX512-BF16 CPUs)."""
-    try:
-        return segmenter._compiled.get_property('INFERENCE_PRECISION_HINT').to_string()
-    except (AttributeError, RuntimeError):
-        return 'unknown'
+    """The precision the compiled model really computes in."""
+    return segmenter.inference_precision or 'unknown'
 
 
 def variants(engine: Segmenter, exact: Segmenter, image: np.ndarray) -> dict[str, np.ndarray]:

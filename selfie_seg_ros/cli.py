@@ -75,6 +75,13 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help='OpenVINO performance hint (default: LATENCY)',
     )
     group.add_argument(
+        '--precision',
+        choices=('auto', 'f32', 'f16', 'bf16'),
+        default='auto',
+        help="inference precision; 'auto' = f32 on CPU (MediaPipe's masks), the device's "
+        'default elsewhere',
+    )
+    group.add_argument(
         '--resize-mode',
         choices=('auto', 'letterbox', 'stretch'),
         default='auto',
@@ -197,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument('model', help='catalogue id')
     fetch.add_argument('--cache-dir', type=Path, default=None, help='model and IR cache')
     fetch.add_argument('--device', default='CPU', help='compile once on this device to check it')
+    # What open_segmenter needs beyond these flags: the engine's defaults.
+    fetch.set_defaults(no_download=False, hint='LATENCY', precision='auto', resize_mode='auto',
+                       threshold=0.5, labels='', classes='')
     return parser
 
 
@@ -215,6 +225,7 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
             model=args.model,
             device=args.device,
             performance_hint=args.hint,
+            precision=args.precision,
             resize_mode=args.resize_mode,
             threshold=args.threshold,
             labels=tuple(_split(args.labels)) or None,
@@ -417,14 +428,6 @@ def run_fetch(args: argparse.Namespace) -> int:
         get_entry(args.model)
     except KeyError as error:
         raise CliError(str(error).strip('"\'')) from error
-    args.no_download = False
-    args.hint, args.resize_mode, args.threshold, args.labels, args.classes = (
-        'LATENCY',
-        'auto',
-        0.5,
-        '',
-        '',
-    )
     with open_segmenter(args) as segmenter:
         print(segmenter.model_path)
     return 0

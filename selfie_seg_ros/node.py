@@ -46,7 +46,7 @@ from selfie_seg_ros.stats import OUTPUTS, FrameStats
 
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
-RELOAD_PARAMETERS = ('model', 'model_labels', 'device')
+RELOAD_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
 ERROR_LOG_PERIOD_S = 2.0
 
 
@@ -122,6 +122,7 @@ class SelfieSegNode(Node):
             labels=tuple(self._param('model_labels')) or None,
             device=str(self._param('device')),
             performance_hint=str(self._param('performance_hint')),  # type: ignore[arg-type]
+            precision=str(self._param('precision')),  # type: ignore[arg-type]
             resize_mode=str(self._param('resize_mode')),  # type: ignore[arg-type]
             threshold=float(self._param('threshold')),
             smoothing=float(self._param('smoothing')),
@@ -190,7 +191,8 @@ class SelfieSegNode(Node):
 
     def _reload(self, values: dict[str, Any]) -> None:
         """Build the new model while the old one keeps serving; swap only when it is ready."""
-        changes = {name: values[name] for name in ('model', 'device') if name in values}
+        changes = {
+            name: values[name] for name in ('model', 'device', 'precision') if name in values}
         if 'model_labels' in values:
             changes['labels'] = tuple(values['model_labels']) or None
         started = time.perf_counter()

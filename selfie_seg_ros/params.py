@@ -32,6 +32,7 @@ ParamValue = bool | int | float | str | tuple[int, ...] | tuple[str, ...]
 EFFECTS = ('blur', 'replace', 'none')
 RESIZE_MODES = ('auto', 'letterbox', 'stretch')
 PERFORMANCE_HINTS = ('LATENCY', 'THROUGHPUT')
+PRECISIONS = ('auto', 'f32', 'f16', 'bf16')
 MODEL_SUFFIXES = ('.tflite', '.xml', '.onnx')
 
 
@@ -79,6 +80,12 @@ PARAMS: tuple[ParamSpec, ...] = (
         'performance_hint', 'string', 'LATENCY',
         'OpenVINO performance hint: LATENCY (one frame at a time) or THROUGHPUT.',
         read_only=True, choices=PERFORMANCE_HINTS),
+    ParamSpec(
+        'precision', 'string', 'auto',
+        'OpenVINO inference precision: auto (f32 on CPU, which gives the same masks as '
+        "MediaPipe's own runtime; the device's default elsewhere), f32, f16 or bf16. A change "
+        'recompiles the model.',
+        choices=PRECISIONS),
     ParamSpec(
         'effect', 'string', 'blur',
         'Effect on the output image: blur the background, replace it (background_color or '

@@ -35,6 +35,9 @@ def resize_to_model(
 
     Letterbox keeps the aspect ratio and pads with zeros at the bottom/right, as MediaPipe's
     multiclass tutorial does; stretch fills the input, as MediaPipe does for its selfie models.
+    Sampling follows MediaPipe's ImageToTensorCalculator: model pixel ``j`` reads the image at
+    ``j * width / content_width`` (bilinear, no half-pixel offset), so the converted models
+    reproduce MediaPipe's masks.
 
     Returns:
         The model-sized image and the (width, height) of the image content inside it.
@@ -43,12 +46,17 @@ def resize_to_model(
     if width < 1 or height < 1:
         raise ValueError(f'image has zero size ({width}x{height})')
     content = content_size((width, height), model_size, mode)
-    resized = cv2.resize(image, content, interpolation=cv2.INTER_LINEAR)
-    if content == model_size:
-        return resized, content
-    canvas = np.zeros((model_size[1], model_size[0], *image.shape[2:]), dtype=image.dtype)
-    canvas[: content[1], : content[0]] = resized
-    return canvas, content
+    scale = np.float32([[content[0] / width, 0.0, 0.0], [0.0, content[1] / height, 0.0]])
+    resized = cv2.warpAffine(
+        image, scale, model_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    if resized.ndim < image.ndim:  # OpenCV drops a trailing single channel
+        resized = resized[..., None]
+    if content != model_size:
+        # Only the content area is the image: the rest is zero padding (bottom/right).
+        resized[content[1]:] = 0
+        resized[:, content[0]:] = 0
+    return resized, content
 
 
 def restore_size(

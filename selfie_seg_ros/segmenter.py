@@ -38,6 +38,7 @@ from selfie_seg_ros.processing import (
 )
 
 PerformanceHint = Literal['LATENCY', 'THROUGHPUT']
+Precision = Literal['auto', 'f32', 'f16', 'bf16']
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
 
 
@@ -53,6 +54,9 @@ class SegmenterOptions:
         model: catalogue id (see ``selfie-seg models``) or a path to .tflite, .onnx or .xml.
         device: OpenVINO device string: CPU, GPU, GPU.1, NPU, AUTO, HETERO:GPU,CPU, MULTI:...
         performance_hint: LATENCY (one frame at a time) or THROUGHPUT.
+        precision: inference precision hint. 'auto' = f32 on CPU (the same masks as MediaPipe's
+            own runtime, on every CPU: OpenVINO would pick bf16 on CPUs that have it), the
+            device's own default elsewhere (f16 on GPU and NPU).
         resize_mode: 'auto' (the catalogue entry's default), 'letterbox' or 'stretch'.
         threshold: foreground threshold of single-channel (binary) models.
         foreground_classes: class ids that count as foreground; None = every class but 0.
@@ -67,6 +71,7 @@ class SegmenterOptions:
     model: str = DEFAULT_MODEL
     device: str = 'CPU'
     performance_hint: PerformanceHint = 'LATENCY'
+    precision: Precision = 'auto'
     resize_mode: Literal['auto', 'letterbox', 'stretch'] = 'auto'
     threshold: float = 0.5
     foreground_classes: tuple[int, ...] | None = None
@@ -143,6 +148,15 @@ def check_device(device: str, available: Sequence[str]) -> None:
     reason = valid_device(device, available)
     if reason:
         raise DeviceError(reason)
+
+
+def precision_hint(device: str, precision: str) -> str | None:
+    """The INFERENCE_PRECISION_HINT to compile with, or None for the device's default."""
+    if precision not in ('auto', 'f32', 'f16', 'bf16'):
+        raise ValueError(f'unknown precision {precision!r}; expected auto, f32, f16 or bf16')
+    if precision != 'auto':
+        return precision
+    return 'f32' if device.split('.')[0] == 'CPU' else None
 
 
 def _layout(shape: Sequence[int]) -> str:
@@ -271,6 +285,9 @@ class Segmenter:
             ppp.output().tensor().set_layout(ov.Layout('NHWC')).set_element_type(ov.Type.f32)
         model_ir = ppp.build()
         config: dict[str, Any] = {'PERFORMANCE_HINT': options.performance_hint}
+        precision = precision_hint(options.device, options.precision)
+        if precision:
+            config['INFERENCE_PRECISION_HINT'] = precision
         if any(name in options.device for name in _COMPILED_CACHE_DEVICES):
             config['CACHE_DIR'] = str(cache_dir / 'compiled')
         try:
@@ -304,6 +321,15 @@ class Segmenter:
     def device(self) -> str:
         """The OpenVINO device the model is compiled on."""
         return self._options.device
+
+    @property
+    def inference_precision(self) -> str:
+        """The precision the compiled model computes in ('f32', 'bf16', 'f16'; '' if unknown)."""
+        try:
+            value = self._compiled.get_property('INFERENCE_PRECISION_HINT')
+        except RuntimeError:  # virtual devices (AUTO, MULTI, ...) do not report it
+            return ''
+        return value.to_string() if isinstance(value, ov.Type) else str(value)
 
     @property
     def resize_mode(self) -> ResizeMode:

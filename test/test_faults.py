@@ -37,7 +37,6 @@ pytestmark = [pytest.mark.ros, pytest.mark.model]
 
 MODEL = 'selfie_segmentation'
 OUTPUTS = ('mask', 'overlay', 'blurred')
-FACE_480P = (slice(65, 160), slice(250, 340))  # rows, cols of the astronaut's face in 640x480
 
 
 def _frame(width: int, height: int) -> np.ndarray:

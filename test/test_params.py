@@ -29,6 +29,7 @@ TABLE = {
     'model_labels': ('string_array', (), False),
     'device': ('string', 'CPU', False),
     'performance_hint': ('string', 'LATENCY', True),
+    'precision': ('string', 'auto', False),
     'effect': ('string', 'blur', False),
     'blur_strength': ('integer', 55, False),
     'background_color': ('integer_array', (0, 177, 64), False),
