@@ -331,6 +331,23 @@ def _to_bgr8(image: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def _keep_array_kwargs() -> dict[str, bool]:
+    """Constructor flags under which ``Image.data = array.array('B')`` keeps the array.
+
+    Since Jazzy, messages skip field checks by default and then copy an assigned array.array;
+    with ``check_fields=True`` they keep it (one full-frame copy less per output). Humble's
+    messages always check, keep the array, and have no such argument.
+    """
+    try:
+        Image(check_fields=True)
+    except (AssertionError, TypeError):
+        return {}
+    return {'check_fields': True}
+
+
+_KEEP_ARRAY = _keep_array_kwargs()
+
+
 def encode_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     """Build a ``sensor_msgs/Image`` from an array.
 
@@ -366,7 +383,7 @@ def encode_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     # One memcpy; assigning an array.array skips the per-element checks of the field setter.
     data.frombytes(np.ascontiguousarray(array))
     msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0,
-                step=width * channels)
+                step=width * channels, **_KEEP_ARRAY)
     msg.header = header
     msg.data = data
     return msg
