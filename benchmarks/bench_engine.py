@@ -267,12 +267,13 @@ def run_benchmark(
     Args:
         settings: runs, warm-up, block size, noise tolerance.
         with_mediapipe: also time MediaPipe (when its venv exists).
-        precision: CPU INFERENCE_PRECISION_HINT (e.g. 'f32'); None = OpenVINO's default.
+        precision: inference precision of the engine and the tutorial-style model (e.g.
+            'bf16'); None = the engine's default ('auto': f32 on CPU).
     """
     core = ov.Core()
-    if precision:
-        core.set_property('CPU', {'INFERENCE_PRECISION_HINT': precision})
-    segmenter = Segmenter(model=MODEL, cache_dir=CACHE_DIR, core=core, progress=False)
+    core.set_property('CPU', {'INFERENCE_PRECISION_HINT': precision or 'f32'})
+    segmenter = Segmenter(model=MODEL, cache_dir=CACHE_DIR, core=core, progress=False,
+                          precision=precision or 'auto')
     tutorial = tutorial_pipeline(segmenter, core)
     person = photo('astronaut')
     frames = [fit_into_frame(person, width, height) for width, height in SIZES]
@@ -500,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--no-mediapipe', action='store_true', help="skip MediaPipe's pipeline")
     parser.add_argument('--profile', action='store_true', help='time each step of segment()')
     parser.add_argument('--precision', choices=('f32', 'bf16', 'f16'),
-                        help="CPU inference precision (default: OpenVINO's choice for this CPU)")
+                        help="inference precision (default: the engine's, f32 on CPU)")
     parser.add_argument('--json', type=Path, metavar='OUT', help='save the results as JSON')
     parser.add_argument('--markdown', action='store_true', help='print markdown tables')
     args = parser.parse_args(argv)
