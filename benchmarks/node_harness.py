@@ -171,7 +171,8 @@ for patch in patches:
     elif patch == 'check_fields':
         from sensor_msgs.msg import Image
         import selfie_seg_ros.image_io as image_io
-        image_io.Image = functools.partial(Image, check_fields=True)
+        if not hasattr(image_io, '_KEEP_ARRAY'):  # from 20c5070 on, image_io does it itself
+            image_io.Image = functools.partial(Image, check_fields=True)
     elif patch:
         sys.exit(f'unknown patch {patch!r}')
 from selfie_seg_ros.node import main
@@ -184,7 +185,7 @@ sys.exit(main(sys.argv))
 ``single_executor`` (SingleThreadedExecutor instead of MultiThreadedExecutor),
 ``events_executor`` (rclpy.experimental.EventsExecutor instead), ``check_fields``
 (build output Images with ``check_fields=True``, whose ``data`` setter keeps an array.array
-instead of copying it).
+instead of copying it). The node does the last two itself since commit 20c5070.
 """
 
 
