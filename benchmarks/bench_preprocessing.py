@@ -4,6 +4,7 @@
 Side by side in one run, on the general selfie model, both fed the same 256x256 resized frame:
   folded: the Segmenter's compiled model (u8 BGR NHWC in; conversion, colour and scale inside);
   numpy:  the plain converted model, fed float32 RGB made with cv2.cvtColor + numpy scaling.
+Both compute in f32, so their outputs agree (the script prints the largest difference).
 Prints the median and p90 per variant and their ratio.
 
     .venv/bin/python benchmarks/bench_preprocessing.py [--runs 500]
@@ -52,7 +53,7 @@ def main() -> None:
 
     core = ov.Core()
     plain = core.compile_model(core.read_model(segmenter.model_path), 'CPU',
-                               {'PERFORMANCE_HINT': 'LATENCY'})
+                               {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'})
     plain_request = plain.create_infer_request()
     scale = np.float32(1.0 / 255.0)
 
