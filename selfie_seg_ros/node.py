@@ -29,7 +29,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from selfie_seg_ros import params
+from selfie_seg_ros import image_io, params
 from selfie_seg_ros.catalog import resolve_classes
 from selfie_seg_ros.diagnostics import build_status
 from selfie_seg_ros.effects import (
@@ -103,7 +103,8 @@ class SelfieSegNode(Node):
         self.get_logger().info(
             f'{self._segmenter!r} ready in {self._segmenter.startup_s:.2f} s; labels: '
             f'{", ".join(self._segmenter.labels)}; input '
-            f'{self._image_sub.topic_name} ({"CompressedImage" if self._compressed else "Image"})'
+            f'{self._image_sub.topic_name} ({"CompressedImage" if self._compressed else "Image"}, '
+            f'decoded with {image_io.BACKEND})'
         )
 
     # -- parameters -----------------------------------------------------------------------------

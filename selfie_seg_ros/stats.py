@@ -65,11 +65,6 @@ class FrameStats:
             if latency_ms is not None:
                 self._latency.append(latency_ms)
 
-    def total(self, name: str) -> int:
-        """A counter's value since start."""
-        with self._lock:
-            return self._totals.get(name, 0)
-
     def snapshot(self) -> StatsSnapshot:
         """Rates since the previous snapshot, timings of the frames in that interval."""
         with self._lock:
