@@ -27,9 +27,9 @@ setup(
     entry_points={
         'console_scripts': [
             'selfie-seg = selfie_seg_ros.cli:main',
-            'selfie_seg_node = selfie_seg_ros.node:main',
-            'selfie_seg_camera = selfie_seg_ros.camera:main',
-            'selfie_seg_viewer = selfie_seg_ros.viewer:main',
+            'selfie_seg_node = selfie_seg_ros.ros.entry_points:node',
+            'selfie_seg_camera = selfie_seg_ros.ros.entry_points:camera',
+            'selfie_seg_viewer = selfie_seg_ros.ros.entry_points:viewer',
         ],
     },
 )

@@ -53,7 +53,7 @@ from common import (
 )
 from tutorial_reference import tutorial_effects
 
-from selfie_seg_ros.effects import (
+from selfie_seg_ros.engine.effects import (
     EffectOptions,
     apply_background_effect,
     blur_image,
@@ -61,13 +61,13 @@ from selfie_seg_ros.effects import (
     make_palette,
     overlay,
 )
-from selfie_seg_ros.processing import (
+from selfie_seg_ros.engine.processing import (
     foreground_probability,
     resize_to_model,
     restore_size,
     to_probabilities,
 )
-from selfie_seg_ros.segmenter import Segmenter
+from selfie_seg_ros.engine.segmenter import Segmenter
 
 MODEL = 'selfie_segmentation'
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
@@ -87,7 +87,7 @@ STARTUP_SCRIPT = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from selfie_seg_ros.segmenter import Segmenter
+from selfie_seg_ros.engine.segmenter import Segmenter
 imported = time.perf_counter()
 segmenter = Segmenter(model=sys.argv[1], cache_dir=Path(sys.argv[2]), progress=False,
                       allow_download=False)

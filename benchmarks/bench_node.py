@@ -85,8 +85,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 mark('rclpy + messages')
 import openvino
 mark('openvino')
-import selfie_seg_ros.node
-mark('selfie_seg_ros.node (what is left: segmenter, image_io, rosbags)')
+import selfie_seg_ros.ros.node
+mark('selfie_seg_ros.ros.node (what is left: segmenter, image_io, rosbags)')
 rclpy.init()
 node = rclpy.node.Node('import_probe')
 mark('rclpy.init + Node()')

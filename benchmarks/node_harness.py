@@ -170,12 +170,12 @@ for patch in patches:
         rclpy.executors.MultiThreadedExecutor = lambda *args, **kwargs: EventsExecutor()
     elif patch == 'check_fields':
         from sensor_msgs.msg import Image
-        import selfie_seg_ros.image_io as image_io
+        import selfie_seg_ros.ros.image_io as image_io
         if not hasattr(image_io, '_KEEP_ARRAY'):  # from 20c5070 on, image_io does it itself
             image_io.Image = functools.partial(Image, check_fields=True)
     elif patch:
         sys.exit(f'unknown patch {patch!r}')
-from selfie_seg_ros.node import main
+from selfie_seg_ros.ros.node import main
 sys.exit(main(sys.argv))
 """
 """Runs the node with experimental changes, to measure fixes before anyone makes them.

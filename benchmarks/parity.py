@@ -40,7 +40,7 @@ from common import (
     save_reference,
 )
 
-from selfie_seg_ros.segmenter import Segmenter
+from selfie_seg_ros.engine.segmenter import Segmenter
 
 MODES = ('stretch', 'letterbox')
 SHORT_NAMES = {'selfie_segmentation': 'general', 'selfie_segmentation_landscape': 'landscape'}

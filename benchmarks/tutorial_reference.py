@@ -1,5 +1,5 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""Tutorial-style post-processing: the baseline that ``selfie_seg_ros.effects`` is timed against.
+"""Tutorial-style post-processing: the baseline ``selfie_seg_ros.engine.effects`` is timed against.
 
 ``tutorial_effects`` follows the OpenVINO "Selfie Segmentation using TFLite and OpenVINO" notebook:
 argmax labels resized with INTER_NEAREST, a full-size ``cv2.GaussianBlur(image, (55, 55), 0)``,
@@ -7,8 +7,8 @@ the label mask stacked to three channels and a hard ``np.where`` cut, and the co
 overlay done in float numpy. (The notebook painted the colour mask with per-class contours, which
 is slower still; per-class ``np.where`` keeps this baseline conservative.)
 
-Run ``python benchmarks/tutorial_reference.py`` to time it against ``selfie_seg_ros.effects`` on
-synthetic frames, interleaved in one process.
+Run ``python benchmarks/tutorial_reference.py`` to time it against
+``selfie_seg_ros.engine.effects`` on synthetic frames, interleaved in one process.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from selfie_seg_ros import effects
+from selfie_seg_ros.engine import effects
 
 PERSON_RGB = (0, 160, 255)
 OVERLAY_ALPHA = 0.5
@@ -63,7 +63,7 @@ def tutorial_effects(
 def our_effects(
     image_bgr: np.ndarray, person_prob_lowres: np.ndarray, palette: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The same three outputs through ``selfie_seg_ros.effects`` (soft edges from the probability).
+    """The same three outputs through ``selfie_seg_ros.engine.effects`` (soft edges).
 
     Args:
         image_bgr: HxWx3 uint8 frame.

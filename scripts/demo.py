@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 
 from selfie_seg_ros import cli
-from selfie_seg_ros.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
-from selfie_seg_ros.fetch import FetchError, default_cache_dir, fetch_model
+from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
+from selfie_seg_ros.engine.fetch import FetchError, default_cache_dir, fetch_model
 
 BIN = Path(sys.executable).parent
 

@@ -22,9 +22,8 @@ import numpy as np
 from PIL import Image
 
 from selfie_seg_ros import Segmenter
-from selfie_seg_ros.camera import fit_frame, load_builtin, motion_matrix
-from selfie_seg_ros.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
-from selfie_seg_ros.effects import (
+from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
+from selfie_seg_ros.engine.effects import (
     EffectOptions,
     apply_background_effect,
     colorize,
@@ -32,7 +31,8 @@ from selfie_seg_ros.effects import (
     overlay,
     replace_background,
 )
-from selfie_seg_ros.fetch import CACHE_ENV, FetchError, fetch_model
+from selfie_seg_ros.engine.fetch import CACHE_ENV, FetchError, fetch_model
+from selfie_seg_ros.ros.camera import fit_frame, load_builtin, motion_matrix
 
 REPO = Path(__file__).resolve().parent.parent
 STRIP_PANEL = 320

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from selfie_seg_ros.segmenter import Segmentation, Segmenter, SegmenterOptions
+    from selfie_seg_ros.engine.segmenter import Segmentation, Segmenter, SegmenterOptions
 
 __all__ = ['Segmentation', 'Segmenter', 'SegmenterOptions']
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from selfie_seg_ros import segmenter
+        from selfie_seg_ros.engine import segmenter
 
         return getattr(segmenter, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

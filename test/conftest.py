@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from selfie_seg_ros import catalog, fetch
+from selfie_seg_ros.engine import catalog, fetch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_CACHE_DIR = REPO_ROOT / '.cache'

@@ -20,7 +20,9 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
-from selfie_seg_ros.camera import (
+from selfie_seg_ros.engine.catalog import MULTICLASS_LABELS
+from selfie_seg_ros.engine.effects import colorize, make_palette
+from selfie_seg_ros.ros.camera import (
     CameraNode,
     SourceError,
     fit_frame,
@@ -29,9 +31,7 @@ from selfie_seg_ros.camera import (
     open_source,
     output_size,
 )
-from selfie_seg_ros.catalog import MULTICLASS_LABELS
-from selfie_seg_ros.effects import colorize, make_palette
-from selfie_seg_ros.viewer import (
+from selfie_seg_ros.ros.viewer import (
     UnsupportedEncodingError,
     full_topic,
     image_to_array,

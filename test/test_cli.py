@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from selfie_seg_ros import catalog, cli
+from selfie_seg_ros import cli
+from selfie_seg_ros.engine import catalog
 
 pytestmark = pytest.mark.model
 

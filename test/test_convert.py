@@ -27,8 +27,8 @@ from tflite_builder import (
     transpose_conv_output_size,
 )
 
-from selfie_seg_ros import convert
-from selfie_seg_ros.convert import ModelLoadError
+from selfie_seg_ros.engine import convert
+from selfie_seg_ros.engine.convert import ModelLoadError
 
 X_SHAPE = (1, 4, 6, 3)
 C_OUT = 5

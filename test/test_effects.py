@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from selfie_seg_ros import effects as fx
-from selfie_seg_ros.catalog import BINARY_LABELS, MULTICLASS_LABELS, PASCAL_VOC_LABELS
+from selfie_seg_ros.engine import effects as fx
+from selfie_seg_ros.engine.catalog import BINARY_LABELS, MULTICLASS_LABELS, PASCAL_VOC_LABELS
 
 TUTORIAL_RGB = {
     'background': (192, 192, 192),

@@ -30,8 +30,13 @@ from ros_harness import (
     unique_domain_id,
 )
 
-from selfie_seg_ros.effects import EffectOptions, apply_background_effect, make_palette, overlay
-from selfie_seg_ros.segmenter import Segmenter, SegmenterOptions
+from selfie_seg_ros.engine.effects import (
+    EffectOptions,
+    apply_background_effect,
+    make_palette,
+    overlay,
+)
+from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from http_fixtures import LoopbackServer, Route, closed_port
 
-from selfie_seg_ros import fetch
-from selfie_seg_ros.catalog import ModelEntry, UrlSource, WheelSource, get_entry
-from selfie_seg_ros.fetch import FetchError
+from selfie_seg_ros.engine import fetch
+from selfie_seg_ros.engine.catalog import ModelEntry, UrlSource, WheelSource, get_entry
+from selfie_seg_ros.engine.fetch import FetchError
 
 # A body that passes the TFLite header check: root offset, then the file identifier.
 TFLITE_BODY = b'\x1c\x00\x00\x00TFL3' + bytes(range(256)) * 40

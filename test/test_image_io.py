@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from selfie_seg_ros import image_io
-from selfie_seg_ros.image_io import (
+from selfie_seg_ros.ros import image_io
+from selfie_seg_ros.ros.image_io import (
     SUPPORTED_ENCODINGS,
     ImageDecodeError,
     decode_compressed,

@@ -47,7 +47,7 @@ def _check_outputs(notebook: object) -> str:
     ]
     assert not errors, f'cells raised {errors}'
     text = _texts(notebook)
-    assert 'selfie_seg_ros.convert.convert_model: converted' in text
+    assert 'selfie_seg_ros.engine.convert.convert_model: converted' in text
     assert re.search(r'mask \(512, 512\) uint8, foreground \(512, 512\) float32', text), text
     assert 'EffectOptions("blur", 55) gives the same image: True' in text
     assert 'exit code 0' in text

@@ -22,8 +22,8 @@ import rclpy
 import yaml
 from rclpy.node import Node
 
-from selfie_seg_ros.camera import CameraNode
-from selfie_seg_ros.params import PARAMS, declare_all
+from selfie_seg_ros.ros.camera import CameraNode
+from selfie_seg_ros.ros.params import PARAMS, declare_all
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -320,8 +320,8 @@ def test_colcon_installs_console_scripts_and_the_python_package(colcon_install):
         assert path.is_file() and os.access(path, os.X_OK), path
     (site,) = (colcon_install / 'lib').glob('python3*/site-packages')
     env = dict(os.environ, PYTHONPATH=str(site))
-    probe = ('import selfie_seg_ros.camera, selfie_seg_ros.viewer; '
-             'print(selfie_seg_ros.camera.__file__)')
+    probe = ('import selfie_seg_ros.ros.camera, selfie_seg_ros.ros.viewer; '
+             'print(selfie_seg_ros.ros.camera.__file__)')
     # Not from the repository root: there the source tree would shadow the installed copy.
     result = subprocess.run([sys.executable, '-c', probe], env=env, cwd=colcon_install,
                             capture_output=True, text=True, timeout=60)

@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from selfie_seg_ros import params
-from selfie_seg_ros.catalog import CATALOG, MULTICLASS_LABELS
-from selfie_seg_ros.catalog import resolve_classes as parse_foreground_classes
-from selfie_seg_ros.devices import valid_device
-from selfie_seg_ros.params import (
+from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
+from selfie_seg_ros.engine.catalog import resolve_classes as parse_foreground_classes
+from selfie_seg_ros.engine.devices import valid_device
+from selfie_seg_ros.ros import params
+from selfie_seg_ros.ros.params import (
     PARAMS,
     descriptor,
     get_spec,

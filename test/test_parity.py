@@ -17,8 +17,8 @@ import openvino as ov
 import pytest
 import skimage.data
 
-from selfie_seg_ros.catalog import CATALOG
-from selfie_seg_ros.segmenter import Segmenter
+from selfie_seg_ros.engine.catalog import CATALOG
+from selfie_seg_ros.engine.segmenter import Segmenter
 
 pytestmark = pytest.mark.model
 

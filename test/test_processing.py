@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from selfie_seg_ros import catalog
-from selfie_seg_ros.processing import (
+from selfie_seg_ros.engine import catalog
+from selfie_seg_ros.engine.processing import (
     TemporalSmoother,
     class_mask,
     content_size,
@@ -22,7 +22,8 @@ def test_pure_core_imports_neither_rclpy_nor_openvino():
     import subprocess
 
     code = (
-        'import sys, selfie_seg_ros.processing, selfie_seg_ros.effects, selfie_seg_ros.catalog;'
+        'import sys, selfie_seg_ros.engine.processing, selfie_seg_ros.engine.effects, '
+        'selfie_seg_ros.engine.catalog;'
         'print(sorted(m for m in ("rclpy", "openvino") if m in sys.modules))'
     )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)

@@ -17,10 +17,10 @@ import openvino.opset13 as ops
 import pytest
 import skimage.data
 
-from selfie_seg_ros.catalog import CATALOG, MULTICLASS_LABELS
-from selfie_seg_ros.convert import ModelLoadError
-from selfie_seg_ros.fetch import FetchError
-from selfie_seg_ros.segmenter import DeviceError, Segmenter, check_device
+from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
+from selfie_seg_ros.engine.convert import ModelLoadError
+from selfie_seg_ros.engine.fetch import FetchError
+from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter, check_device
 
 MODEL_SIZE = 64
 # RGB colour centre of each class of the synthetic multiclass model.

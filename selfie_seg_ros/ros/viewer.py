@@ -26,7 +26,7 @@ import numpy as np
 import rclpy
 from rcl_interfaces.srv import GetParameters
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -34,8 +34,9 @@ from rclpy.task import Future
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import Image
 
-from selfie_seg_ros.catalog import default_labels
-from selfie_seg_ros.effects import colorize, make_palette
+from selfie_seg_ros.engine.catalog import default_labels
+from selfie_seg_ros.engine.effects import colorize, make_palette
+from selfie_seg_ros.ros import process
 
 NODE_NAME = 'selfie_seg_viewer'
 DEFAULT_TOPICS = ('mask', 'overlay', 'blurred')
@@ -275,27 +276,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the viewer until ``--duration`` has passed, Ctrl-C or SIGTERM."""
     argv = list(sys.argv if argv is None else argv)
     args = parse_args(remove_ros_args(argv)[1:])
-    rclpy.init(args=argv)
     viewer: Viewer | None = None
-    try:
-        viewer = Viewer(args.out, args.prefix, args.topics, args.save_every, args.best_effort)
-        deadline = time.monotonic() + args.duration if args.duration > 0 else None
-        while rclpy.ok() and (deadline is None or time.monotonic() < deadline):
-            rclpy.spin_once(viewer, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:
-        # A signal shuts the context down from rclpy's signal thread; a callback using it at
-        # that moment fails. That is the shutdown, not a fault.
-        if rclpy.ok():
-            raise
-    finally:
-        if viewer is not None:
-            viewer.save_all()
-            for line in viewer.summary():
-                print(line, flush=True)
-            viewer.destroy_node()
-        rclpy.try_shutdown()
+    with process.StopSignal() as stop:
+        try:
+            process.init(argv)
+            viewer = Viewer(args.out, args.prefix, args.topics, args.save_every, args.best_effort)
+            executor = SingleThreadedExecutor()
+            executor.add_node(viewer)
+            process.spin_until_stopped(executor, stop, duration_s=args.duration or None)
+        except (process.StopRequested, KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            if viewer is not None:
+                viewer.save_all()
+                for line in viewer.summary():
+                    print(line, flush=True)
+                viewer.destroy_node()
+            rclpy.try_shutdown()
     short = [s.topic for s in viewer.stats if s.count < args.min_frames] if viewer else []
     if short:
         print(f'fewer than {args.min_frames} frames on: {", ".join(short)}', file=sys.stderr)

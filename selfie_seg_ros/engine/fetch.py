@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from selfie_seg_ros.catalog import ModelEntry, UrlSource, WheelSource
+from selfie_seg_ros.engine.catalog import ModelEntry, UrlSource, WheelSource
 
 CACHE_ENV = 'SELFIE_SEG_CACHE'
 CHUNK_SIZE = 64 * 1024

@@ -25,7 +25,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -33,7 +33,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 
-from selfie_seg_ros.effects import fit_background
+from selfie_seg_ros.engine.effects import fit_background
+from selfie_seg_ros.ros import process
 
 NODE_NAME = 'selfie_seg_camera'
 BUILTIN_PHOTOS = ('astronaut',)
@@ -375,33 +376,30 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    """Run the camera node until Ctrl-C or SIGTERM."""
-    rclpy.init(args=args)
+    """Run the camera node until SIGINT or SIGTERM (either exits 0)."""
     node: CameraNode | None = None
     failed = False
-    try:
-        node = CameraNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (SourceError, ParameterException) as error:
-        hint = ''
-        if isinstance(error, InvalidParameterTypeException):
-            hint = ' (floating-point parameters need a decimal point, e.g. rate:=15.0)'
-        get_logger(NODE_NAME).fatal(f'{error}{hint}')
-        failed = True
-    except Exception:
-        # A signal shuts the context down from rclpy's signal thread; a callback publishing at
-        # that moment fails ('context is invalid'). That is the shutdown, not a fault.
-        if rclpy.ok():
-            raise
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    with process.StopSignal() as stop:
+        try:
+            process.init(args)
+            node = CameraNode()
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            process.spin_until_stopped(executor, stop)
+        except (process.StopRequested, KeyboardInterrupt, ExternalShutdownException):
+            pass
+        except (SourceError, ParameterException) as error:
+            hint = ''
+            if isinstance(error, InvalidParameterTypeException):
+                hint = ' (floating-point parameters need a decimal point, e.g. rate:=15.0)'
+            get_logger(NODE_NAME).fatal(f'{error}{hint}')
+            failed = True
+        finally:
+            if node is not None:
+                node.destroy_node()
+            rclpy.try_shutdown()
     if failed:
         sys.exit(1)
-
 
 if __name__ == '__main__':
     main()

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import cv2
 import numpy as np
 
-from selfie_seg_ros.catalog import CATALOG, DEFAULT_MODEL, get_entry, resolve_classes
-from selfie_seg_ros.devices import DEVICE_FORMS, device_names, valid_device
+from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, get_entry, resolve_classes
+from selfie_seg_ros.engine.devices import DEVICE_FORMS, device_names, valid_device
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor

@@ -22,26 +22,30 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from selfie_seg_ros import image_io, params
-from selfie_seg_ros.catalog import resolve_classes
-from selfie_seg_ros.diagnostics import build_status
-from selfie_seg_ros.effects import (
+from selfie_seg_ros.engine.catalog import resolve_classes
+from selfie_seg_ros.engine.effects import (
     EffectOptions,
     apply_background_effect,
     colorize,
     make_palette,
     overlay,
 )
-from selfie_seg_ros.image_io import ImageDecodeError, decode_compressed, decode_image, encode_image
-from selfie_seg_ros.segmenter import Segmenter, SegmenterOptions
-from selfie_seg_ros.stats import OUTPUTS, FrameStats
+from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
+from selfie_seg_ros.ros import image_io, params, process
+from selfie_seg_ros.ros.diagnostics import build_status
+from selfie_seg_ros.ros.image_io import (
+    ImageDecodeError,
+    decode_compressed,
+    decode_image,
+    encode_image,
+)
+from selfie_seg_ros.ros.stats import OUTPUTS, FrameStats
 
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
@@ -334,31 +338,28 @@ class SelfieSegNode(Node):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Entry point of ``selfie_seg_node``."""
-    rclpy.init(args=args)
+    """Entry point of ``selfie_seg_node``; SIGINT or SIGTERM at any moment exits 0."""
     node: SelfieSegNode | None = None
     code = 0
-    try:
-        node = SelfieSegNode()
-        # One executor thread: callbacks only queue frames (the worker thread infers), and
-        # rclpy's multi-threaded executor costs far more CPU per message at camera rates.
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except _rclpy.RCLError:
-        # A signal can shut the context down while the executor builds its wait set.
-        if rclpy.ok():
-            raise
-    except StartupError as error:
-        rclpy.logging.get_logger('selfie_seg').fatal(f'cannot start: {error}')
-        code = 1
-    finally:
-        if node is not None:
-            node.shutdown()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    with process.StopSignal() as stop:
+        try:
+            process.init(args)
+            node = SelfieSegNode()
+            # One executor thread: callbacks only queue frames (the worker thread infers), and
+            # rclpy's multi-threaded executor costs far more CPU per message at camera rates.
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            process.spin_until_stopped(executor, stop)
+        except (process.StopRequested, KeyboardInterrupt, ExternalShutdownException):
+            pass
+        except StartupError as error:
+            rclpy.logging.get_logger('selfie_seg').fatal(f'cannot start: {error}')
+            code = 1
+        finally:
+            if node is not None:
+                node.shutdown()
+                node.destroy_node()
+            rclpy.try_shutdown()
     return code
 
 

@@ -13,17 +13,22 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from selfie_seg_ros.catalog import (
+from selfie_seg_ros.engine.catalog import (
     CATALOG,
     DEFAULT_MODEL,
     WheelSource,
     get_entry,
     resolve_classes,
 )
-from selfie_seg_ros.effects import EffectOptions, apply_background_effect, make_palette, overlay
+from selfie_seg_ros.engine.effects import (
+    EffectOptions,
+    apply_background_effect,
+    make_palette,
+    overlay,
+)
 
 if TYPE_CHECKING:
-    from selfie_seg_ros.segmenter import Segmenter
+    from selfie_seg_ros.engine.segmenter import Segmenter
 
 EXIT_MODEL_ERROR = 1
 EXIT_BAD_INPUT = 2
@@ -216,9 +221,9 @@ def _split(text: str) -> list[str]:
 
 def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmenter:
     """Build a Segmenter from command-line arguments (errors become CliError)."""
-    from selfie_seg_ros.convert import ModelLoadError
-    from selfie_seg_ros.fetch import FetchError
-    from selfie_seg_ros.segmenter import DeviceError, Segmenter
+    from selfie_seg_ros.engine.convert import ModelLoadError
+    from selfie_seg_ros.engine.fetch import FetchError
+    from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter
 
     try:
         segmenter = Segmenter(
@@ -399,7 +404,7 @@ def _show(frame: np.ndarray, fps: float, inference_ms: float) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     """``selfie-seg models``: the catalogue, what is cached, what was verified here."""
-    from selfie_seg_ros.fetch import cached_model_path, default_cache_dir
+    from selfie_seg_ros.engine.fetch import cached_model_path, default_cache_dir
 
     cache_dir = args.cache_dir or default_cache_dir()
     print(f'cache: {cache_dir}')

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-from selfie_seg_ros.stats import StatsSnapshot
+from selfie_seg_ros.ros.stats import StatsSnapshot
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

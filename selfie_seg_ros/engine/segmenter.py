@@ -15,7 +15,7 @@ import numpy as np
 import openvino as ov
 from openvino.preprocess import ColorFormat, PrePostProcessor
 
-from selfie_seg_ros.catalog import (
+from selfie_seg_ros.engine.catalog import (
     CATALOG,
     DEFAULT_MODEL,
     UNIT_RANGE,
@@ -24,10 +24,10 @@ from selfie_seg_ros.catalog import (
     Normalization,
     default_labels,
 )
-from selfie_seg_ros.convert import SUPPORTED_SUFFIXES, ModelLoadError, load_ir
-from selfie_seg_ros.devices import valid_device
-from selfie_seg_ros.fetch import default_cache_dir, fetch_model
-from selfie_seg_ros.processing import (
+from selfie_seg_ros.engine.convert import SUPPORTED_SUFFIXES, ModelLoadError, load_ir
+from selfie_seg_ros.engine.devices import valid_device
+from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.engine.processing import (
     ResizeMode,
     TemporalSmoother,
     class_mask,

@@ -1,0 +1,50 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Console-script entry points of the ROS executables.
+
+The stop-signal handlers are installed here, before rclpy, OpenVINO and OpenCV are imported (a
+second or more), so SIGINT or SIGTERM at any moment after the interpreter has started ends the
+process with exit 0 and no traceback. Only the standard library is imported by this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequested(BaseException):  # noqa: N818 - a request, like KeyboardInterrupt
+    """A stop signal arrived before spinning began (a BaseException, as KeyboardInterrupt)."""
+
+
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """Signal handler for start-up: abandon it at once."""
+    raise StopRequested()
+
+
+def run(module: str) -> int:
+    """Import ``module`` and call its ``main()``; a stop signal at any point gives exit 0."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupt)
+    try:
+        return importlib.import_module(module).main() or 0
+    except StopRequested:
+        return 0
+
+
+def node() -> None:
+    """``selfie_seg_node``."""
+    sys.exit(run('selfie_seg_ros.ros.node'))
+
+
+def camera() -> None:
+    """``selfie_seg_camera``."""
+    sys.exit(run('selfie_seg_ros.ros.camera'))
+
+
+def viewer() -> None:
+    """``selfie_seg_viewer``."""
+    sys.exit(run('selfie_seg_ros.ros.viewer'))

@@ -1,0 +1,80 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""Process life of the package's executables: ROS start-up, spinning, and clean stop on a signal.
+
+rclpy's own SIGINT/SIGTERM handlers shut the context down from the signal handler while the
+executor may be taking a message, which ends in a traceback (``RuntimeError`` from
+``take_message``) at random. Here the context is only ever shut down by the main thread, after the
+spin loop has returned: a signal merely asks the loop to stop. During start-up (a model may be
+loading for seconds) a signal interrupts at once with :class:`StopRequested`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType, TracebackType
+from typing import Any
+
+import rclpy
+from rclpy.executors import Executor
+from rclpy.signals import SignalHandlerOptions
+
+from selfie_seg_ros.ros.entry_points import STOP_SIGNALS, StopRequested
+
+__all__ = ['StopRequested', 'StopSignal', 'init', 'spin_until_stopped']
+
+SPIN_STEP_S = 0.1
+"""Longest wait in one executor step: the delay between a signal and the loop noticing it."""
+
+
+class StopSignal:
+    """Context manager that turns SIGINT and SIGTERM into a stop request.
+
+    Until :meth:`spinning` is called a signal raises :class:`StopRequested` (start-up is abandoned
+    at once); afterwards it only sets :attr:`requested`, which the spin loop checks.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._interrupt = True
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignal:
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def spinning(self) -> None:
+        """Start-up is over: from now on a signal only asks the spin loop to stop."""
+        self._interrupt = False
+        if self.requested.is_set():
+            raise StopRequested()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested.set()
+        if self._interrupt:
+            raise StopRequested()
+
+
+def init(args: Sequence[str] | None) -> None:
+    """``rclpy.init`` without rclpy's signal handlers (:class:`StopSignal` handles them)."""
+    rclpy.init(args=None if args is None else list(args),
+               signal_handler_options=SignalHandlerOptions.NO)
+
+
+def spin_until_stopped(executor: Executor, stop: StopSignal, *,
+                       duration_s: float | None = None) -> None:
+    """Spin until a stop signal, ``duration_s`` has passed, or ROS shuts down."""
+    stop.spinning()
+    deadline = time.monotonic() + duration_s if duration_s else None
+    while not stop.requested.is_set() and rclpy.ok():
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        executor.spin_once(timeout_sec=SPIN_STEP_S)
