@@ -80,6 +80,27 @@ def test_image_replace_with_colour_and_image(run, astronaut_png, tmp_path):
     assert np.abs(replaced[far].astype(int) - [0, 255, 0]).mean() < 5
 
 
+@pytest.mark.parametrize('effect', ['blur_people', 'pixelate_people'])
+def test_image_anonymises_the_person_and_keeps_the_background(run, astronaut_png, tmp_path,
+                                                              effect):
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path),
+                       '--effect', effect, '--blur-strength', '31')
+    assert code == 0, err
+    photo = cv2.imread(str(astronaut_png))
+    hidden = cv2.imread(str(tmp_path / 'blurred.png'))
+    mask = cv2.imread(str(tmp_path / 'mask.png'), cv2.IMREAD_UNCHANGED)
+    face = (slice(70, 150), slice(190, 260))
+    assert np.all(hidden[face] == photo[face], axis=-1).mean() < 0.01
+    far = cv2.erode((mask == 0).astype(np.uint8), np.ones((31, 31), np.uint8)) > 0
+    assert np.all(hidden[far] == photo[far], axis=-1).mean() > 0.99
+
+
+def test_anonymising_with_a_weak_strength_is_refused(run, astronaut_png, tmp_path):
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path),
+                       '--effect', 'blur_people', '--blur-strength', '3')
+    assert code == 2 and 'too weak to anonymise' in err and 'Traceback' not in err
+
+
 @pytest.mark.parametrize('content', [None, b'not an image'])
 def test_missing_or_unreadable_image_exits_2(run, tmp_path, content):
     path = tmp_path / 'photo.png'

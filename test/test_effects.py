@@ -469,3 +469,91 @@ def test_effect_options_equality_and_immutability():
     background[0, 0, 0] = 1  # the caller's own array stays writable
     with pytest.raises(AttributeError):
         options.effect = 'none'
+
+
+# --- anonymising effects -------------------------------------------------------------------
+
+
+def generated_person(height: int = 240, width: int = 320, seed: int = 7):
+    """A drawn person on a textured background: image, soft foreground and face-region mask.
+
+    The person (head ellipse over a body) is filled with noise so that no blurred or averaged
+    value equals the original by construction; the foreground is the drawn silhouette softened
+    like a model's output (probabilities fall from 1 to 0 across the edge).
+    """
+    rng = np.random.default_rng(seed)
+    image = textured(height, width, seed)
+    silhouette = np.zeros((height, width), np.uint8)
+    face = np.zeros((height, width), np.uint8)
+    centre = (width // 2, height // 3)
+    axes = (width // 10, height // 7)
+    cv2.ellipse(face, centre, axes, 0, 0, 360, 1, -1)
+    cv2.ellipse(silhouette, centre, axes, 0, 0, 360, 1, -1)
+    cv2.rectangle(silhouette, (width // 2 - width // 6, centre[1] + axes[1] - 4),
+                  (width // 2 + width // 6, height - 1), 1, -1)
+    person = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    image[silhouette > 0] = person[silhouette > 0]
+    foreground = cv2.GaussianBlur(silhouette.astype(np.float32), (0, 0), 3.0)
+    return image, foreground, face.astype(bool)
+
+
+@pytest.mark.parametrize('effect', fx.ANONYMISING_EFFECTS)
+@pytest.mark.parametrize('strength', [fx.MIN_ANONYMISING_STRENGTH, 55, 301])
+def test_anonymising_changes_every_face_pixel(effect, strength):
+    image, foreground, face = generated_person()
+    out = fx.apply_background_effect(image, foreground,
+                                     fx.EffectOptions(effect=effect, blur_strength=strength))
+    unchanged = np.all(out == image, axis=-1)
+    assert face.sum() > 1000
+    assert not np.any(unchanged & face), f'{int((unchanged & face).sum())} face pixels unchanged'
+
+
+@pytest.mark.parametrize('effect', fx.ANONYMISING_EFFECTS)
+def test_anonymising_covers_weakly_detected_faces(effect):
+    """A face the model is only 50 % sure about is hidden as fully as a certain one."""
+    image, foreground, face = generated_person()
+    weak = np.where(face, np.float32(0.5), foreground).astype(np.float32)
+    out = fx.apply_background_effect(image, weak, fx.EffectOptions(effect=effect))
+    hidden = fx.apply_background_effect(image, np.ones_like(weak), fx.EffectOptions(effect=effect))
+    np.testing.assert_array_equal(out[face], hidden[face])
+
+
+@pytest.mark.parametrize('effect', fx.ANONYMISING_EFFECTS)
+def test_anonymising_keeps_the_background_sharp(effect):
+    image, foreground, _ = generated_person()
+    out = fx.apply_background_effect(image, foreground, fx.EffectOptions(effect=effect))
+    far = cv2.dilate((foreground > 0.001).astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+    assert far.sum() > 10000
+    np.testing.assert_array_equal(out[far], image[far])
+
+
+def test_cover_matte_is_one_on_likely_foreground_and_soft_outside():
+    foreground = np.zeros((200, 300), np.float32)
+    foreground[50:150, 100:200] = 0.6
+    matte = fx.cover_matte(foreground)
+    assert matte.dtype == np.float32 and matte.shape == foreground.shape
+    assert np.all(matte[50:150, 100:200] == 1.0)
+    row = matte[100, 200:230]
+    # Falls off monotonically outside the region, through intermediate values, down to 0.
+    assert np.all(np.diff(row) <= 1e-6)
+    assert 0.0 < row[1] < 1.0 and row[-1] == 0.0
+
+
+def test_pixelate_paints_tiles_with_their_mean():
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[:20, :20] = (10, 20, 30)
+    image[:20, 20:] = (200, 100, 50)
+    image[0, 0] = (30, 40, 50)  # one odd pixel moves its tile's mean a little
+    out = fx.pixelate_image(image, 20)
+    assert np.all(out[:20, 20:] == (200, 100, 50))
+    assert len(np.unique(out[:20, :20].reshape(-1, 3), axis=0)) == 1
+    assert fx.pixelate_image(image, 1).tolist() == image.tolist()
+
+
+@pytest.mark.parametrize('effect', fx.ANONYMISING_EFFECTS)
+def test_anonymising_refuses_a_strength_that_leaves_faces_recognisable(effect):
+    with pytest.raises(ValueError, match='too weak to anonymise'):
+        fx.EffectOptions(effect=effect, blur_strength=fx.MIN_ANONYMISING_STRENGTH - 1)
+    image, foreground, _ = generated_person()
+    with pytest.raises(ValueError, match='too weak'):
+        fx.anonymise_people(image, foreground, 3)

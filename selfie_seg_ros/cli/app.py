@@ -21,6 +21,8 @@ from selfie_seg_ros.engine.catalog import (
     resolve_classes,
 )
 from selfie_seg_ros.engine.effects import (
+    EFFECTS,
+    MIN_ANONYMISING_STRENGTH,
     EffectOptions,
     apply_background_effect,
     make_palette,
@@ -126,15 +128,17 @@ def _add_effect_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('effects')
     group.add_argument(
         '--effect',
-        choices=('blur', 'replace', 'none'),
+        choices=EFFECTS,
         default='blur',
-        help='background effect (default: blur)',
+        help='blur, replace or none act on the background; blur_people and pixelate_people '
+        'hide the people (anonymising) (default: blur)',
     )
     group.add_argument(
         '--blur-strength',
         type=int,
         default=55,
-        help='blur as a full-size Gaussian kernel in pixels, 1..301 (default: 55)',
+        help='blur as a full-size Gaussian kernel in pixels, 1..301, or the tile size of '
+        f'pixelate_people; anonymising effects need >= {MIN_ANONYMISING_STRENGTH} (default: 55)',
     )
     group.add_argument(
         '--background-color',
@@ -257,12 +261,15 @@ def effect_options(args: argparse.Namespace) -> EffectOptions:
         background = cv2.imread(str(args.background_image), cv2.IMREAD_COLOR)
         if background is None:
             raise CliError(f'cannot read background image {args.background_image}', EXIT_BAD_INPUT)
-    return EffectOptions(
-        effect=args.effect,
-        blur_strength=args.blur_strength,
-        background_color=args.background_color,
-        background_image=background,
-    )
+    try:
+        return EffectOptions(
+            effect=args.effect,
+            blur_strength=args.blur_strength,
+            background_color=args.background_color,
+            background_image=background,
+        )
+    except ValueError as error:
+        raise CliError(f'--blur-strength: {error}', EXIT_BAD_INPUT) from error
 
 
 def run_image(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""Effects on segmentation results: class palettes, colour overlays, background blur/replace.
+"""Effects on segmentation results: class palettes, colour overlays, background blur/replace,
+and anonymising effects that blur or pixelate the people instead.
 
 Pure numpy + OpenCV. Images are HxWx3 uint8 BGR; class masks are HxW integer ids; the foreground
 (person probability) is HxW float32 in [0, 1] at image size and is used as a soft alpha matte.
@@ -16,12 +17,15 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
-Effect = Literal['blur', 'replace', 'none']
+Effect = Literal['blur', 'replace', 'none', 'blur_people', 'pixelate_people']
 Color = tuple[int, int, int]
 
 EFFECTS: tuple[str, ...] = get_args(Effect)
+ANONYMISING_EFFECTS: tuple[str, ...] = ('blur_people', 'pixelate_people')
 MIN_BLUR_STRENGTH = 1
 MAX_BLUR_STRENGTH = 301
+MIN_ANONYMISING_STRENGTH = 9
+"""Below this a blur or pixel block leaves faces recognisable: anonymising effects refuse it."""
 
 # RGB colours of the OpenVINO selfie-segmentation tutorial for the multiclass model.
 _MULTICLASS_COLORS_RGB: dict[str, Color] = {
@@ -40,6 +44,7 @@ _BINARY_COLORS_RGB: tuple[Color, Color] = ((0, 0, 0), (0, 160, 255))
 # sigma (in small pixels), otherwise bilinear upscaling shows its piecewise-linear facets.
 _MIN_REDUCED_SIGMA = 1.5
 _MIN_REDUCED_SIDE = 8
+_NOISE_ALPHA = 1.0 / 32.0
 
 
 def _normalize_label(label: str) -> str:
@@ -443,13 +448,111 @@ def replace_background(
     return composite(image, back, foreground)
 
 
+def cover_matte(foreground: np.ndarray) -> np.ndarray:
+    """Alpha that fully covers every likely-foreground pixel, with a soft edge grown outwards.
+
+    Pixels whose foreground probability is at least 0.5 get exactly 1; outside them the matte
+    falls off linearly over ``2 r`` pixels (``r`` = 1 % of the shorter side, at least 2). Lower
+    probabilities count proportionally (``alpha = min(1, 2 p)`` before growing), so uncertain
+    edges are covered too; below 1/64 they count as background.
+
+    Args:
+        foreground: HxW float32 foreground probability in [0, 1].
+
+    Returns:
+        HxW float32 alpha in [0, 1].
+
+    Raises:
+        ValueError: on a malformed foreground.
+    """
+    if not isinstance(foreground, np.ndarray) or foreground.ndim != 2:
+        raise ValueError('foreground must be an HxW float32 array')
+    _check_alpha(foreground, foreground.shape, 'foreground')
+    radius = max(2, round(min(foreground.shape) * 0.01))
+    size = 2 * radius + 1
+    alpha = np.multiply(foreground, 2.0, out=_scratch('cover', foreground.shape, np.float32))
+    np.minimum(alpha, 1.0, out=alpha)
+    # Probabilities below 1/64 are model noise on background: leave those pixels exactly as
+    # they are rather than shift them by a grey level.
+    cv2.threshold(alpha, _NOISE_ALPHA, 0.0, cv2.THRESH_TOZERO, dst=alpha)
+    # Grow by ``radius`` with a max filter, then a box blur of the same radius: every pixel that
+    # was 1 still sees only ones, so the soft ramp lies entirely outside the covered area.
+    grown = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return cv2.blur(grown, (size, size), borderType=cv2.BORDER_REPLICATE)
+
+
+def pixelate_image(image: np.ndarray, block: int) -> np.ndarray:
+    """Pixelate: split the image into tiles of about ``block`` x ``block`` pixels (an integer
+    number of tiles across and down) and paint each with its mean colour.
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        block: Tile side in pixels, >= 1 (1 returns a copy).
+
+    Returns:
+        HxWx3 uint8 image.
+
+    Raises:
+        ValueError: on a malformed image or block size.
+    """
+    _check_image(image)
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f'pixel block must be a positive int, got {block!r}')
+    height, width = image.shape[:2]
+    tiles = (max(1, math.ceil(width / block)), max(1, math.ceil(height / block)))
+    small = cv2.resize(image, tiles, interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def anonymise_people(
+    image: np.ndarray, foreground: np.ndarray, strength: int, *, pixelate: bool = False
+) -> np.ndarray:
+    """Blur or pixelate the foreground (the people), keep the background sharp.
+
+    The effect covers every pixel with foreground probability >= 0.5 completely and fades out
+    over a margin around it (:func:`cover_matte`).
+
+    Args:
+        image: HxWx3 uint8 BGR image.
+        foreground: HxW float32 person probability in [0, 1], at image size.
+        strength: Gaussian kernel size (blur) or tile side (pixelate) in pixels,
+            ``MIN_ANONYMISING_STRENGTH``..301.
+        pixelate: Pixelate instead of blurring.
+
+    Returns:
+        HxWx3 uint8 BGR image.
+
+    Raises:
+        ValueError: on malformed inputs or a strength too weak to anonymise.
+    """
+    _check_image(image)
+    _check_alpha(foreground, image.shape[:2], 'foreground')
+    _check_anonymising_strength(strength)
+    if pixelate:
+        hidden = pixelate_image(image, int(strength))
+    else:
+        hidden = blur_image(image, int(strength), out=_scratch('blur', image.shape, np.uint8))
+    return composite(hidden, image, cover_matte(foreground))
+
+
+def _check_anonymising_strength(strength: int) -> None:
+    _check_strength(strength)
+    if strength < MIN_ANONYMISING_STRENGTH:
+        raise ValueError(
+            f'strength {strength} is too weak to anonymise people: use at least '
+            f'{MIN_ANONYMISING_STRENGTH}')
+
+
 @dataclass(frozen=True, eq=False)
 class EffectOptions:
-    """What to do with the background.
+    """What to do with the background, or with the people.
 
     Attributes:
-        effect: 'blur', 'replace' or 'none'.
-        blur_strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301.
+        effect: 'blur', 'replace' or 'none' act on the background; 'blur_people' and
+            'pixelate_people' hide the foreground (anonymising).
+        blur_strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301; the
+            tile side for 'pixelate_people'. Anonymising effects need at least
+            ``MIN_ANONYMISING_STRENGTH``.
         background_color: (R, G, B) used by 'replace' when there is no background image.
         background_image: BGR uint8 image of any size used by 'replace'; scaled to cover the
             frame. Stored as a read-only copy.
@@ -471,7 +574,10 @@ class EffectOptions:
         """
         if self.effect not in EFFECTS:
             raise ValueError(f'effect must be one of {EFFECTS}, got {self.effect!r}')
-        _check_strength(self.blur_strength)
+        if self.effect in ANONYMISING_EFFECTS:
+            _check_anonymising_strength(self.blur_strength)
+        else:
+            _check_strength(self.blur_strength)
         object.__setattr__(self, 'blur_strength', int(self.blur_strength))
         object.__setattr__(self, 'background_color', _check_color(self.background_color))
         if self.background_image is not None:
@@ -516,7 +622,7 @@ class EffectOptions:
 def apply_background_effect(
     image: np.ndarray, foreground: np.ndarray, options: EffectOptions
 ) -> np.ndarray:
-    """Apply ``options.effect`` to the background of ``image``.
+    """Apply ``options.effect``: to the background of ``image``, or to its people.
 
     Args:
         image: HxWx3 uint8 BGR image.
@@ -535,4 +641,7 @@ def apply_background_effect(
         return image
     if options.effect == 'blur':
         return blur_background(image, foreground, options.blur_strength)
+    if options.effect in ANONYMISING_EFFECTS:
+        return anonymise_people(image, foreground, options.blur_strength,
+                                pixelate=options.effect == 'pixelate_people')
     return replace_background(image, foreground, options.background_for(*image.shape[:2]))
