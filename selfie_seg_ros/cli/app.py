@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from selfie_seg_ros.cli.bag import BAG_OUTPUTS, DEFAULT_BAG_OUTPUTS, STORAGES
 from selfie_seg_ros.engine.catalog import (
     CATALOG,
     DEFAULT_MODEL,
@@ -20,6 +21,7 @@ from selfie_seg_ros.engine.catalog import (
     get_entry,
     resolve_classes,
 )
+from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY
 from selfie_seg_ros.engine.effects import (
     EFFECTS,
     MIN_ANONYMISING_STRENGTH,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 EXIT_MODEL_ERROR = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
@@ -206,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(video)
     _add_effect_args(video)
 
+    _add_bag_parser(commands)
+
     models = commands.add_parser('models', help='list the model catalogue and what is cached')
     models.add_argument('--cache-dir', type=Path, default=None, help='model cache to inspect')
 
@@ -217,6 +222,44 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(no_download=False, hint='LATENCY', precision='auto', resize_mode='auto',
                        threshold=0.5, labels='', classes='')
     return parser
+
+
+def _add_bag_parser(commands: argparse._SubParsersAction) -> None:
+    bag = commands.add_parser(
+        'bag',
+        help='segment an image topic of a rosbag2 (mcap or sqlite3) into a new bag',
+        description='Run the engine on one image topic (sensor_msgs/Image or CompressedImage) '
+        'of a recorded rosbag2 and write a new bag: the original topics plus mask, overlay and '
+        'processed-image topics stamped like their inputs, or with --anonymise the same bag '
+        "with that topic's images replaced. The input is never modified; the output appears "
+        'under its name only when complete. No ROS install needed.',
+    )
+    bag.add_argument('source', type=Path, metavar='IN', help='input bag directory (or .mcap/.db3)')
+    bag.add_argument('target', type=Path, metavar='OUT', help='output bag directory (new)')
+    bag.add_argument('--topic', required=True, help='image topic, e.g. /camera/image_raw')
+    bag.add_argument(
+        '--anonymise', '--anonymize', action='store_true',
+        help='replace the images by their anonymised version (default effect blur_people) '
+        'instead of adding topics; undecodable frames are dropped, never copied')
+    bag.add_argument(
+        '--outputs', default=','.join(DEFAULT_BAG_OUTPUTS),
+        help=f'topics to add, from {",".join(BAG_OUTPUTS)} '
+        f'(default: {",".join(DEFAULT_BAG_OUTPUTS)})')
+    bag.add_argument('--prefix', default='/selfie_seg',
+                     help='namespace of the added topics (default: /selfie_seg)')
+    bag.add_argument('--storage', choices=STORAGES, default=None,
+                     help="output storage (default: the input bag's)")
+    bag.add_argument('--jpeg-quality', type=int, default=DEFAULT_JPEG_QUALITY,
+                     help='JPEG quality of re-encoded compressed images, 1..100 '
+                     f'(default: {DEFAULT_JPEG_QUALITY})')
+    bag.add_argument(
+        '--smoothing', type=float, default=0.0,
+        help='temporal smoothing weight of earlier frames, 0..0.95 (default: 0: each recorded '
+        'frame is judged on its own, so a moving person is never left behind)')
+    bag.add_argument('--no-progress', action='store_true', help='no progress bar')
+    _add_model_args(bag)
+    _add_effect_args(bag)
+    bag.set_defaults(effect=None)
 
 
 def _split(text: str) -> list[str]:
@@ -409,6 +452,38 @@ def _show(frame: np.ndarray, fps: float, inference_ms: float) -> None:
     cv2.imshow('selfie-seg', frame)
 
 
+def run_bag(args: argparse.Namespace) -> int:
+    """``selfie-seg bag``: segment a recorded image topic into a new bag; print the speed."""
+    from selfie_seg_ros.cli.bag import BagError, BagJob, check_paths, run_bag_job
+    from selfie_seg_ros.engine.compression import check_jpeg_quality
+
+    if not 0.0 <= args.smoothing <= 0.95:
+        raise CliError(f'--smoothing must be in [0, 0.95], got {args.smoothing}', EXIT_BAD_INPUT)
+    try:
+        check_jpeg_quality(args.jpeg_quality)
+        check_paths(args.source, args.target)
+    except ValueError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    args.effect = args.effect or ('blur_people' if args.anonymise else 'blur')
+    effects = effect_options(args)
+    job = BagJob(
+        source=args.source, target=args.target, topic=args.topic, anonymise=args.anonymise,
+        outputs=tuple(_split(args.outputs)), prefix=args.prefix, storage=args.storage,
+        jpeg_quality=args.jpeg_quality, overlay_alpha=args.overlay_alpha)
+    segmenter = open_segmenter(args, smoothing=args.smoothing)
+    try:
+        with segmenter:
+            report = run_bag_job(job, segmenter, effects, progress=not args.no_progress)
+    except BagError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    except KeyboardInterrupt:
+        message = f'interrupted: nothing written to {args.target}'
+        raise CliError(message, EXIT_INTERRUPTED) from None
+    print(report.summary())
+    print(f'wrote {report.target}')
+    return 0
+
+
 def run_models(args: argparse.Namespace) -> int:
     """``selfie-seg models``: the catalogue, what is cached, what was verified here."""
     from selfie_seg_ros.engine.fetch import cached_model_path, default_cache_dir
@@ -448,7 +523,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``selfie-seg``."""
     args = build_parser().parse_args(argv)
-    handlers = {'image': run_image, 'video': run_video, 'models': run_models, 'fetch': run_fetch}
+    handlers = {'image': run_image, 'video': run_video, 'bag': run_bag, 'models': run_models,
+                'fetch': run_fetch}
     try:
         return handlers[args.command](args)
     except CliError as error:

@@ -1,0 +1,92 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""JPEG/PNG compression of output frames, labelled the way image_transport's plugin labels them.
+
+``compressed_image_transport`` writes ``CompressedImage.format`` as
+``'<encoding>; <codec> compressed <target>'`` where ``<target>`` is ``bgr8`` (or ``bgr16``) for
+colour images and empty for grey ones: ``'bgr8; jpeg compressed bgr8'``,
+``'mono8; png compressed '`` (with the trailing space). Its subscriber, rqt_image_view, rviz2
+and Foxglove read that string, so the same one is written here. Pure OpenCV: no ROS.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import cv2
+import numpy as np
+
+Codec = Literal['jpeg', 'png']
+CODECS: tuple[str, ...] = get_args(Codec)
+DEFAULT_JPEG_QUALITY = 90
+MIN_JPEG_QUALITY = 1
+MAX_JPEG_QUALITY = 100
+PNG_LEVEL = 1
+"""zlib level for PNG: masks are mostly flat, so level 1 is already small and costs least CPU."""
+
+_CHANNELS_ENCODING = {1: 'mono8', 3: 'bgr8'}
+
+
+def compressed_format(encoding: str, codec: Codec) -> str:
+    """The ``CompressedImage.format`` image_transport writes for an image of ``encoding``.
+
+    Args:
+        encoding: ``'bgr8'`` or ``'mono8'``.
+        codec: ``'jpeg'`` or ``'png'``.
+
+    Returns:
+        E.g. ``'bgr8; jpeg compressed bgr8'`` or ``'mono8; png compressed '``.
+
+    Raises:
+        ValueError: on an unsupported encoding or codec.
+    """
+    if encoding not in _CHANNELS_ENCODING.values():
+        raise ValueError(f'cannot compress {encoding!r}; supported: bgr8, mono8')
+    if codec not in CODECS:
+        raise ValueError(f'unknown codec {codec!r}; supported: {", ".join(CODECS)}')
+    target = 'bgr8' if encoding == 'bgr8' else ''
+    return f'{encoding}; {codec} compressed {target}'
+
+
+def check_jpeg_quality(quality: int) -> None:
+    """Raise ValueError unless ``quality`` is an int in 1..100."""
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)):
+        raise ValueError(f'JPEG quality must be an int, got {type(quality).__name__}')
+    if not MIN_JPEG_QUALITY <= quality <= MAX_JPEG_QUALITY:
+        raise ValueError(
+            f'JPEG quality must be in [{MIN_JPEG_QUALITY}, {MAX_JPEG_QUALITY}], got {quality}')
+
+
+def compress_image(
+    array: np.ndarray, codec: Codec, *, quality: int = DEFAULT_JPEG_QUALITY
+) -> tuple[str, np.ndarray]:
+    """Compress a bgr8 or mono8 frame.
+
+    Args:
+        array: HxWx3 (bgr8) or HxW / HxWx1 (mono8) uint8 array.
+        codec: ``'jpeg'`` (lossy, for pictures) or ``'png'`` (lossless, for class ids).
+        quality: JPEG quality 1..100 (ignored for PNG).
+
+    Returns:
+        The image_transport format string and the compressed bytes (1-D uint8 array).
+
+    Raises:
+        ValueError: on an unsupported array, codec or quality, or when OpenCV fails.
+    """
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8:
+        raise ValueError(f'can only compress uint8 arrays, got {getattr(array, "dtype", array)}')
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    channels = 1 if array.ndim == 2 else array.shape[2] if array.ndim == 3 else 0
+    encoding = _CHANNELS_ENCODING.get(channels)
+    if encoding is None or 0 in array.shape[:2]:
+        raise ValueError(f'can only compress HxW or HxWx3 images, got shape {array.shape}')
+    fmt = compressed_format(encoding, codec)
+    if codec == 'jpeg':
+        check_jpeg_quality(quality)
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    else:
+        params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]
+    ok, data = cv2.imencode('.jpg' if codec == 'jpeg' else '.png', array, params)
+    if not ok:
+        raise ValueError(f'OpenCV could not {codec}-encode a {array.shape} image')
+    return fmt, data.reshape(-1)

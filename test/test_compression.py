@@ -1,0 +1,54 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""JPEG/PNG compression of output frames and image_transport's format strings."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from selfie_seg_ros.engine.compression import compress_image, compressed_format
+
+
+def test_format_strings_are_image_transports():
+    assert compressed_format('bgr8', 'jpeg') == 'bgr8; jpeg compressed bgr8'
+    assert compressed_format('bgr8', 'png') == 'bgr8; png compressed bgr8'
+    assert compressed_format('mono8', 'png') == 'mono8; png compressed '
+    assert compressed_format('mono8', 'jpeg') == 'mono8; jpeg compressed '
+
+
+def test_png_mask_is_lossless():
+    ids = np.random.default_rng(0).integers(0, 6, (37, 53), dtype=np.uint8)
+    fmt, data = compress_image(ids, 'png')
+    assert fmt == 'mono8; png compressed '
+    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(decoded, ids)
+
+
+def test_jpeg_quality_trades_size_for_fidelity():
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (0, 0), 2)
+    low_fmt, low = compress_image(image, 'jpeg', quality=20)
+    high_fmt, high = compress_image(image, 'jpeg', quality=95)
+    assert low_fmt == high_fmt == 'bgr8; jpeg compressed bgr8'
+    assert low.size < high.size
+    errors = [np.abs(cv2.imdecode(d, cv2.IMREAD_COLOR).astype(int) - image).mean()
+              for d in (low, high)]
+    assert errors[1] < errors[0] and errors[1] < 3
+
+
+@pytest.mark.parametrize('args, message', [
+    ((np.zeros((4, 4, 2), np.uint8), 'png'), 'HxW or HxWx3'),
+    ((np.zeros((4, 4), np.float32), 'png'), 'uint8'),
+    ((np.zeros((0, 4), np.uint8), 'png'), 'HxW or HxWx3'),
+    ((np.zeros((4, 4), np.uint8), 'webp'), 'unknown codec'),
+])
+def test_bad_input_is_refused(args, message):
+    with pytest.raises(ValueError, match=message):
+        compress_image(*args)
+
+
+@pytest.mark.parametrize('quality', [0, 101, 2.5, True])
+def test_bad_quality_is_refused(quality):
+    with pytest.raises(ValueError, match='JPEG quality'):
+        compress_image(np.zeros((4, 4, 3), np.uint8), 'jpeg', quality=quality)
