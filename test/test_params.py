@@ -43,6 +43,7 @@ TABLE = {
     'model_cache_dir': ('string', '', True),
     'allow_download': ('bool', True, False),
     'labels': ('string_array', (), True),
+    'autostart': ('bool', True, True),
     'max_latency_ms': ('double', 100.0, False),
     'max_drop_rate': ('double', 0.5, False),
 }

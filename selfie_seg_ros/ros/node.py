@@ -1,6 +1,12 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
 """``selfie_seg_node``: camera image in; class mask, colourised overlay and blurred image out.
 
+A managed (lifecycle) node. ``configure`` fetches, converts and compiles the model and creates the
+publishers; ``activate`` subscribes and starts the worker thread; ``deactivate`` stops both (no
+inference, no callbacks beyond the executor's services); ``cleanup`` releases the model;
+``shutdown`` works from every state. Started on its own with ``autostart`` true (the default) it
+configures and activates itself.
+
 The node only translates messages and parameters; the Segmenter and the effects module do the work,
 exactly as in the CLI. Frames are processed off the executor thread with a latest-frame
 policy: a new frame replaces one that is still waiting, so latency stays bounded when the camera is
@@ -22,7 +28,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
@@ -57,35 +63,86 @@ class StartupError(RuntimeError):
     """The node cannot start (model, device or parameter problem); the message says why."""
 
 
-class SelfieSegNode(Node):
-    """ROS 2 face of the segmentation engine."""
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+
+
+class SelfieSegNode(LifecycleNode):
+    """ROS 2 face of the segmentation engine, as a managed node.
+
+    Parameters are declared at construction, so a lifecycle manager or a params file can set them
+    before ``configure``; everything that costs memory or CPU is created by the transitions.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('selfie_seg', **kwargs)
         params.declare_all(self)
-        self._segmenter = self._build_segmenter(self._segmenter_options())
-        self._set_labels(self._segmenter.labels)
-        self._effects = self._effect_options()
-        self._palette = make_palette(self._segmenter.labels)
-        self._alpha = float(self._param('overlay_alpha'))
-        self._apply_foreground_classes(self._param('foreground_classes'))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self._stats = FrameStats()
+        self._segmenter: Segmenter | None = None
+        self._effects: EffectOptions | None = None
+        self._palette: Any = None
+        self._alpha = float(self._param('overlay_alpha'))
+        self._compressed = bool(self._param('compressed_input'))
+        self.configure_error = ''
+        """Why the last ``configure`` failed ('' when it did not)."""
 
         self._pending: Image | CompressedImage | None = None
         self._frame_ready = threading.Condition()
         self._stopping = False
+        self._worker: threading.Thread | None = None
         self._camera_info: CameraInfo | None = None
+        self._outputs: dict[str, Any] = {}
+        self._info_pub: Any = None
+        self._diag_pub: Any = None
+        self._diag_timer: Any = None
+        self._image_sub: Any = None
+        self._info_sub: Any = None
 
+    @property
+    def autostart(self) -> bool:
+        """True when the node brings itself to active (no lifecycle manager)."""
+        return bool(self._param('autostart'))
+
+    @property
+    def state_label(self) -> str:
+        """The current lifecycle state: unconfigured, inactive, active, finalized, ..."""
+        return str(self._state_machine.current_state[1])
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Fetch, convert and compile the model; create the publishers."""
+        try:
+            segmenter = self._build_segmenter(self._segmenter_options())
+            self._segmenter = segmenter
+            self._set_labels(segmenter.labels)
+            self._effects = self._effect_options()
+            self._palette = make_palette(segmenter.labels)
+            self._apply_foreground_classes(self._param('foreground_classes'))
+        except (StartupError, ValueError) as error:
+            self.configure_error = str(error)
+            self.get_logger().error(f'cannot configure: {error}')
+            self._release_model()
+            return FAILURE
+        self.configure_error = ''
+        self._alpha = float(self._param('overlay_alpha'))
         overrides = QoSOverridingOptions.with_default_policies()
         self._outputs = {
-            name: self.create_publisher(
+            name: self.create_lifecycle_publisher(
                 Image, f'~/{name}', OUTPUT_QOS, qos_overriding_options=overrides)
             for name in OUTPUTS
         }
-        self._info_pub = self.create_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
+        self._info_pub = self.create_lifecycle_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.get_logger().info(
+            f'{segmenter!r} ready in {segmenter.startup_s:.2f} s; labels: '
+            f'{", ".join(segmenter.labels)}')
+        return super().on_configure(state)
 
-        self._compressed = bool(self._param('compressed_input'))
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe to the input, start the worker and the diagnostics."""
+        overrides = QoSOverridingOptions.with_default_policies()
         self._image_sub = self.create_subscription(
             CompressedImage if self._compressed else Image,
             'image/compressed' if self._compressed else 'image',
@@ -94,22 +151,82 @@ class SelfieSegNode(Node):
             qos_overriding_options=overrides,
         )
         self._info_sub = self.create_subscription(
-            CameraInfo,
-            'camera_info',
-            self._on_camera_info,
-            qos_profile_sensor_data,
-        )
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.create_timer(1.0, self._publish_diagnostics)
+            CameraInfo, 'camera_info', self._on_camera_info, qos_profile_sensor_data)
+        self._start_worker()
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        self.get_logger().info(
+            f'active: input {self._image_sub.topic_name} '
+            f'({"CompressedImage" if self._compressed else "Image"}, '
+            f'decoded with {image_io.BACKEND})')
+        return super().on_activate(state)
 
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop all work: no subscription, no worker, no timer."""
+        self._stop_intake()
+        self.get_logger().info('inactive: input unsubscribed, no frame is processed')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Destroy the publishers and release the model."""
+        self._destroy_publishers()
+        self._release_model()
+        self.get_logger().info('unconfigured: model released')
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything, whatever the state was."""
+        self._release_all()
+        return super().on_shutdown(state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """A transition raised: release everything and go back to unconfigured."""
+        self.get_logger().error(f'error in a transition from {state.label}: releasing all')
+        self._release_all()
+        return super().on_error(state)
+
+    def _start_worker(self) -> None:
+        with self._frame_ready:
+            self._stopping = False
+            self._pending = None
         self._worker = threading.Thread(target=self._work, name='selfie_seg_worker', daemon=True)
         self._worker.start()
-        self.get_logger().info(
-            f'{self._segmenter!r} ready in {self._segmenter.startup_s:.2f} s; labels: '
-            f'{", ".join(self._segmenter.labels)}; input '
-            f'{self._image_sub.topic_name} ({"CompressedImage" if self._compressed else "Image"}, '
-            f'decoded with {image_io.BACKEND})'
-        )
+
+    def _stop_intake(self) -> None:
+        """Destroy the subscriptions and the timer, then stop the worker after its frame."""
+        for attribute in ('_image_sub', '_info_sub'):
+            subscription = getattr(self, attribute)
+            if subscription is not None:
+                self.destroy_subscription(subscription)
+                setattr(self, attribute, None)
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        with self._frame_ready:
+            self._stopping = True
+            self._pending = None
+            self._frame_ready.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+            self._worker = None
+
+    def _destroy_publishers(self) -> None:
+        for publisher in [*self._outputs.values(), self._info_pub]:
+            if publisher is not None:
+                self.destroy_lifecycle_publisher(publisher)
+        self._outputs, self._info_pub = {}, None
+        if self._diag_pub is not None:
+            self.destroy_publisher(self._diag_pub)
+            self._diag_pub = None
+
+    def _release_model(self) -> None:
+        if self._segmenter is not None:
+            self._segmenter.close()
+            self._segmenter = None
+
+    def _release_all(self) -> None:
+        self._stop_intake()
+        self._destroy_publishers()
+        self._release_model()
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -156,21 +273,28 @@ class SelfieSegNode(Node):
         )
 
     def _apply_foreground_classes(self, names: Sequence[str] | None) -> None:
+        assert self._segmenter is not None
         classes = resolve_classes(names, self._segmenter.labels) if names else None
         self._segmenter.configure(foreground_classes=classes)
 
     def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
-        """Validate every change first (pure), then apply them together, or none."""
+        """Validate every change first (pure), then apply them together, or none.
+
+        Unconfigured, values are only checked: ``configure`` reads them.
+        """
         values = {p.name: p.value for p in changed}
+        segmenter = self._segmenter
         for name, value in values.items():
             reason = params.validate(
                 name,
                 value,
-                available_devices=self._segmenter.available_devices,
-                labels=self._segmenter.labels if 'model' not in values else (),
+                available_devices=segmenter.available_devices if segmenter else (),
+                labels=segmenter.labels if segmenter and 'model' not in values else (),
             )
             if reason:
                 return SetParametersResult(successful=False, reason=reason)
+        if segmenter is None:
+            return SetParametersResult(successful=True)
         try:
             if any(name in values for name in RELOAD_PARAMETERS):
                 self._reload(values)
@@ -192,6 +316,7 @@ class SelfieSegNode(Node):
 
     def _reload(self, values: dict[str, Any]) -> None:
         """Build the new model while the old one keeps serving; swap only when it is ready."""
+        assert self._segmenter is not None
         changes = {
             name: values[name] for name in ('model', 'device', 'precision') if name in values}
         if 'model_labels' in values:
@@ -262,6 +387,8 @@ class SelfieSegNode(Node):
         image = decode_compressed(msg) if self._compressed else decode_image(msg)
         segmenter, effects, alpha, palette = (
             self._segmenter, self._effects, self._alpha, self._palette)
+        if segmenter is None or effects is None:
+            return
         result = segmenter.segment(image, foreground='blurred' in wanted)
         header = msg.header
         colored = None
@@ -312,29 +439,45 @@ class SelfieSegNode(Node):
     # -- diagnostics ----------------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
+        segmenter, publisher = self._segmenter, self._diag_pub
+        if segmenter is None or publisher is None:
+            return
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status.append(
             build_status(
                 name=f'{self.get_fully_qualified_name()}: segmentation',
-                hardware_id=f'{self._segmenter.device}',
+                hardware_id=f'{segmenter.device}',
                 snapshot=self._stats.snapshot(),
-                model=self._segmenter.options.model,
+                model=segmenter.options.model,
                 max_latency_ms=float(self._param('max_latency_ms')),
                 max_drop_rate=float(self._param('max_drop_rate')),
             )
         )
-        self._diag_pub.publish(array)
+        publisher.publish(array)
 
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop the worker and release OpenVINO resources."""
-        with self._frame_ready:
-            self._stopping = True
-            self._frame_ready.notify_all()
-        self._worker.join(timeout=5.0)
-        self._segmenter.close()
+        """Take the ``shutdown`` transition from any state; release everything in any case.
+
+        A stop signal can land in the middle of a transition (e.g. while the model compiles),
+        where the state machine cannot take ``shutdown``: the resources are released directly.
+        """
+        if self.state_label in ('unconfigured', 'inactive', 'active'):
+            self.trigger_shutdown()
+        self._release_all()
+
+    def bring_up(self) -> None:
+        """Configure and activate, as a lifecycle manager would (``autostart``).
+
+        Raises:
+            StartupError: ``configure`` or ``activate`` failed; the message says why.
+        """
+        if self.trigger_configure() != SUCCESS:
+            raise StartupError(self.configure_error or 'configure failed (see the log)')
+        if self.trigger_activate() != SUCCESS:
+            raise StartupError('activate failed (see the log)')
 
 
 def main(args: Sequence[str] | None = None) -> int:
@@ -345,6 +488,12 @@ def main(args: Sequence[str] | None = None) -> int:
         try:
             process.init(args)
             node = SelfieSegNode()
+            if node.autostart:
+                node.bring_up()
+            else:
+                node.get_logger().info(
+                    'autostart is false: unconfigured, waiting for a lifecycle manager '
+                    f'({node.get_fully_qualified_name()}/change_state)')
             # One executor thread: callbacks only queue frames (the worker thread infers), and
             # rclpy's multi-threaded executor costs far more CPU per message at camera rates.
             executor = SingleThreadedExecutor()

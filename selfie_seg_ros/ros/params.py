@@ -141,6 +141,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         'Class names in id order, set by the node from the loaded model.',
         read_only=True, constraints='Set by the node; cannot be set from outside.'),
     ParamSpec(
+        'autostart', 'bool', True,
+        'Configure and activate at start-up, without a lifecycle manager; false leaves the node '
+        'unconfigured until a lifecycle manager drives it through ~/change_state.',
+        read_only=True),
+    ParamSpec(
         'max_latency_ms', 'double', 100.0,
         'Diagnostics warn when the end-to-end latency exceeds this many milliseconds.',
         range=(1.0, 10000.0)),
