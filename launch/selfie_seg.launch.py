@@ -3,27 +3,55 @@
 
     ros2 launch selfie_seg_ros selfie_seg.launch.py use_camera:=true
     ros2 launch selfie_seg_ros selfie_seg.launch.py image_topic:=/my_camera/image_raw device:=GPU
+    ros2 launch selfie_seg_ros selfie_seg.launch.py params_file:=my.yaml autostart:=false
     ros2 launch selfie_seg_ros selfie_seg.launch.py --show-args
+
+The node is a managed (lifecycle) node. With autostart true (the node's default) it configures and
+activates itself; autostart:=false leaves it unconfigured for a lifecycle manager (e.g.
+nav2_lifecycle_manager) to drive through /<namespace>/selfie_seg/change_state.
+
+device, effect, model and autostart override the params file only when given on the command line:
+their default '' leaves the params file's value (or the node's default) in force.
 
 Outputs: <namespace>/selfie_seg/mask (mono8 class ids), .../mask_color, .../overlay and
 .../blurred (bgr8),
 .../camera_info, each with the input image's header.
 """
 
-from launch import LaunchDescription
+from collections.abc import Sequence
+
+from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.conditions import IfCondition, LaunchConfigurationNotEquals
+from launch.substitution import Substitution
 from launch.substitutions import (
     EnvironmentVariable,
     LaunchConfiguration,
     PathJoinSubstitution,
 )
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
+from selfie_seg_ros.ros.launch_overrides import LAUNCH_PARAMETERS, NOT_GIVEN, write_overrides_file
+
 PACKAGE = 'selfie_seg_ros'
 FASTDDS_PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
+
+
+class GivenArgumentsFile(Substitution):
+    """Path of a params file holding only the launch arguments the user gave (not '')."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__()
+        self._names = tuple(names)
+
+    def describe(self) -> str:
+        return f'params file of the given launch arguments among {", ".join(self._names)}'
+
+    def perform(self, context: LaunchContext) -> str:
+        return write_overrides_file(
+            {name: LaunchConfiguration(name).perform(context) for name in self._names})
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -45,20 +73,28 @@ def generate_launch_description() -> LaunchDescription:
             description='Input sensor_msgs/CameraInfo topic, republished with the outputs; '
                         'relative names resolve in the namespace.'),
         DeclareLaunchArgument(
-            'device', default_value='CPU',
-            description='OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO, AUTO:GPU,CPU, ...'),
+            'device', default_value=NOT_GIVEN,
+            description='OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO, AUTO:GPU,CPU, ... '
+                        "Overrides params_file when given; '' keeps its value (default CPU)."),
         DeclareLaunchArgument(
-            'effect', default_value='blur',
-            description='Background effect of the output image: blur, replace or none.'),
+            'effect', default_value=NOT_GIVEN,
+            description='Background effect of the output image: blur, replace or none. '
+                        "Overrides params_file when given; '' keeps its value (default blur)."),
         DeclareLaunchArgument(
-            'model', default_value='selfie_multiclass_256x256',
+            'model', default_value=NOT_GIVEN,
             description='Model: a catalogue id (selfie-seg models lists them) or a path to a '
-                        '.tflite, .xml or .onnx file.'),
+                        ".tflite, .xml or .onnx file. Overrides params_file when given; '' keeps "
+                        'its value (default selfie_multiclass_256x256).'),
+        DeclareLaunchArgument(
+            'autostart', default_value=NOT_GIVEN,
+            description='true: the node configures and activates itself; false: it waits, '
+                        'unconfigured, for a lifecycle manager (~/change_state). Overrides '
+                        "params_file when given; '' keeps its value (node default true)."),
         DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution([share, 'config', 'selfie_seg.yaml']),
-            description='YAML parameters of the node; device, effect and model given here '
-                        'override it.'),
+            description='YAML parameters of the node; device, effect, model and autostart '
+                        'override it only when given as launch arguments.'),
         DeclareLaunchArgument(
             'namespace', default_value='',
             description='Namespace of the node (and of the demo camera), e.g. one per camera.'),
@@ -94,21 +130,18 @@ def generate_launch_description() -> LaunchDescription:
         condition=LaunchConfigurationNotEquals('dds_profile', ''),
     )
 
-    segmentation = Node(
+    # A managed node: launch event handlers and lifecycle managers can drive its transitions.
+    segmentation = LifecycleNode(
         package=PACKAGE,
         executable='selfie_seg_node',
         name='selfie_seg',
         namespace=namespace,
         output='screen',
+        # The user's params file, then only the launch arguments the user gave: a launch
+        # argument left at '' never hides the params file's value.
         parameters=[
             LaunchConfiguration('params_file'),
-            {
-                # launch_ros reads substituted values as YAML ('0' -> int, 'true' -> bool);
-                # these parameters are strings whatever the user types.
-                'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
-                'effect': ParameterValue(LaunchConfiguration('effect'), value_type=str),
-                'model': ParameterValue(LaunchConfiguration('model'), value_type=str),
-            },
+            GivenArgumentsFile(LAUNCH_PARAMETERS),
         ],
         remappings=[
             ('image', image_topic),

@@ -35,7 +35,8 @@ DDS_PROFILE = REPO / 'config' / 'fastdds_shm.xml'
 CONSOLE_SCRIPTS = ('selfie_seg_node', 'selfie_seg_camera', 'selfie-seg', 'selfie_seg_viewer')
 NODE_PARAMETERS = {spec.name for spec in PARAMS}
 MAIN_LAUNCH_ARGUMENTS = {
-    'image_topic', 'device', 'effect', 'model', 'params_file', 'namespace', 'log_level',
+    'image_topic', 'device', 'effect', 'model', 'autostart', 'params_file', 'namespace',
+    'log_level',
     'use_camera', 'rviz', 'dds_profile', 'camera_source',
 }
 # The package's build inputs; everything else in the work tree (virtual environments, caches,
@@ -75,8 +76,12 @@ def _launch_tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
 
+def _node_actions(tree: ast.AST) -> list[ast.Call]:
+    return _calls(tree, 'Node') + _calls(tree, 'LifecycleNode')
+
+
 def _node_calls(tree: ast.AST, executable: str) -> list[ast.Call]:
-    return [call for call in _calls(tree, 'Node')
+    return [call for call in _node_actions(tree)
             if _text(_keyword(call, 'executable')) == executable]
 
 
@@ -125,14 +130,25 @@ def test_launch_files_hide_nothing_from_show_args():
 
 
 def test_launch_file_passes_only_declared_parameters():
+    from selfie_seg_ros.ros.launch_overrides import LAUNCH_PARAMETERS, NOT_GIVEN
+
     tree = _launch_tree(MAIN_LAUNCH)
     (segmentation,) = _node_calls(tree, 'selfie_seg_node')
+    assert segmentation.func.id == 'LifecycleNode'
     assert _text(_keyword(segmentation, 'name')) == 'selfie_seg'
-    keys = _parameter_keys(segmentation)
-    assert keys == {'device', 'effect', 'model'}
-    assert keys <= NODE_PARAMETERS
+    assert set(LAUNCH_PARAMETERS) <= NODE_PARAMETERS
+    # The params file first, then a file of only the launch arguments the user gave.
     parameters = _keyword(segmentation, 'parameters')
-    assert isinstance(parameters.elts[0], ast.Call)  # params_file first, so the dict overrides it
+    first, given = parameters.elts
+    assert first.func.id == 'LaunchConfiguration' and _text(first.args[0]) == 'params_file'
+    assert given.func.id == 'GivenArgumentsFile'
+    assert given.args[0].id == 'LAUNCH_PARAMETERS'
+    # Each of those launch arguments defaults to "not given".
+    defaults = {_text(call.args[0]): _keyword(call, 'default_value')
+                for call in _calls(tree, 'DeclareLaunchArgument')}
+    for name in LAUNCH_PARAMETERS:
+        assert isinstance(defaults[name], ast.Name) and defaults[name].id == 'NOT_GIVEN', name
+    assert NOT_GIVEN == ''
     remapped = {_text(rule.elts[0]) for rule in _keyword(segmentation, 'remappings').elts}
     assert remapped == {'image', 'image/compressed', 'camera_info'}
 
@@ -151,7 +167,7 @@ def test_launch_files_name_installed_files_and_console_scripts():
         tree = _launch_tree(path)
         for joined in _joined_paths(tree):
             assert (REPO / joined).is_file(), f'{path.name} names {joined}, missing'
-        for call in _calls(tree, 'Node'):
+        for call in _node_actions(tree):
             package = _text(_keyword(call, 'package'))
             if package in ('selfie_seg_ros', ''):
                 assert _text(_keyword(call, 'executable')) in scripts
