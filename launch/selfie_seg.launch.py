@@ -75,21 +75,21 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             'device', default_value=NOT_GIVEN,
             description='OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO, AUTO:GPU,CPU, ... '
-                        "Overrides params_file when given; '' keeps its value (default CPU)."),
+                        "Overrides params_file when given; '' keeps its value."),
         DeclareLaunchArgument(
             'effect', default_value=NOT_GIVEN,
             description='Background effect of the output image: blur, replace or none. '
-                        "Overrides params_file when given; '' keeps its value (default blur)."),
+                        "Overrides params_file when given; '' keeps its value."),
         DeclareLaunchArgument(
             'model', default_value=NOT_GIVEN,
             description='Model: a catalogue id (selfie-seg models lists them) or a path to a '
                         ".tflite, .xml or .onnx file. Overrides params_file when given; '' keeps "
-                        'its value (default selfie_multiclass_256x256).'),
+                        'its value.'),
         DeclareLaunchArgument(
             'autostart', default_value=NOT_GIVEN,
             description='true: the node configures and activates itself; false: it waits, '
                         'unconfigured, for a lifecycle manager (~/change_state). Overrides '
-                        "params_file when given; '' keeps its value (node default true)."),
+                        "params_file when given; '' keeps its value."),
         DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution([share, 'config', 'selfie_seg.yaml']),
