@@ -49,12 +49,14 @@ from common import (
     mediapipe_python,
     photo,
     summarize,
+    table,
     time_interleaved,
 )
 from tutorial_reference import tutorial_effects
 
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
+    Scratch,
     apply_background_effect,
     blur_image,
     composite,
@@ -140,11 +142,12 @@ def engine_cases(
     palette = make_palette(segmenter.labels)
     options = EffectOptions(effect='blur', blur_strength=55)
     prepared, _ = resize_to_model(frame, segmenter.input_size, segmenter.resize_mode)
+    scratch = Scratch()  # reused across frames, as the node and the CLI do
 
     def all_outputs() -> object:
         result = segmenter.segment(frame)
-        overlaid = overlay(frame, result.mask, palette, OVERLAY_ALPHA)
-        blurred = apply_background_effect(frame, result.foreground, options)
+        overlaid = overlay(frame, result.mask, palette, OVERLAY_ALPHA, scratch=scratch)
+        blurred = apply_background_effect(frame, result.foreground, options, scratch=scratch)
         return result.mask, overlaid, blurred
 
     return {
@@ -185,14 +188,16 @@ def output_steps(segmenter: Segmenter, frame: np.ndarray) -> dict[str, Callable[
     palette = make_palette(segmenter.labels)
     result = segmenter.segment(frame)
     blurred = blur_image(frame, 55)
+    scratch = Scratch()
     steps = {
         'segment(foreground=True)': lambda: segmenter.segment(frame),
         'overlay (colorize + addWeighted)': lambda: overlay(
-            frame, result.mask, palette, OVERLAY_ALPHA),
+            frame, result.mask, palette, OVERLAY_ALPHA, scratch=scratch),
         'blur_image (55, reduced scale)': lambda: blur_image(frame, 55),
-        'composite (blendLinear)': lambda: composite(frame, blurred, result.foreground),
+        'composite (blendLinear)': lambda: composite(
+            frame, blurred, result.foreground, scratch=scratch),
         'apply_background_effect': lambda: apply_background_effect(
-            frame, result.foreground, EffectOptions()),
+            frame, result.foreground, EffectOptions(), scratch=scratch),
     }
     return steps
 
@@ -443,16 +448,7 @@ def print_tables(results: dict[str, Any], markdown: bool) -> None:
 
 
 def _print_table(headers: list[str], rows: list[list[str]], markdown: bool) -> None:
-    if markdown:
-        print('| ' + ' | '.join(headers) + ' |')
-        print('|' + '|'.join(['---', *(['---:'] * (len(headers) - 1))]) + '|')
-        for row in rows:
-            print('| ' + ' | '.join(row) + ' |')
-        return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print('  '.join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    for row in rows:
-        print('  '.join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(table(headers, rows, markdown))
 
 
 def print_header(results: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from common import table
 from node_harness import (
     BIN,
     CACHE_DIR,
@@ -198,7 +199,7 @@ def _ms(value: float | None) -> str:
     return '-' if value is None else f'{value:.0f}'
 
 
-def throughput_table(results: list[dict[str, Any]], markdown: bool) -> str:
+def throughputtable(results: list[dict[str, Any]], markdown: bool) -> str:
     """The per-case table; latency columns are those of the blurred output (published last)."""
     header = ['size', 'input', 'published Hz', 'node in fps', 'out fps mask/overlay/blurred',
               'blurred p50/p95/p99 ms', 'mask p95 ms', 'dropped', 'node CPU %',
@@ -219,19 +220,7 @@ def throughput_table(results: list[dict[str, Any]], markdown: bool) -> str:
             f'{blurred["backlog_ms"]:+.1f}' if blurred['backlog_ms'] is not None else '-',
             f'{r["other_busy_cores"]:.2f}', r['target'],
         ])
-    return _table(header, rows, markdown)
-
-
-def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-        lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-        return '\n'.join(lines)
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
-    lines = ['  '.join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ['  '.join(str(x).ljust(w) for x, w in zip(row, widths, strict=True))
-              for row in rows]
-    return '\n'.join(lines)
+    return table(header, rows, markdown)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,9 +329,9 @@ def startup_tables(result: dict[str, Any], markdown: bool) -> str:
     warm_first = _median_of(result['warm'], 'launch_to_first_output_ms') or 0.0
     verdict = 'met' if warm_first <= STARTUP_TARGET_S * 1e3 else 'MISSED'
     runs = len(result['warm'])
-    first = _table(['ms, median (min-max) of ' + str(runs), 'IR cached', 'fresh cache (converts)'],
+    first = table(['ms, median (min-max) of ' + str(runs), 'IR cached', 'fresh cache (converts)'],
                    rows, markdown)
-    imports = _table(['import step (fresh interpreter, median)', 'ms'],
+    imports = table(['import step (fresh interpreter, median)', 'ms'],
                      [[name, f'{ms:.0f}'] for name, ms in result['imports_ms'].items()]
                      + [['total', f'{sum(result["imports_ms"].values()):.0f}']], markdown)
     return (f'{first}\n\nTarget launch -> first output <= {STARTUP_TARGET_S:g} s with the IR '
@@ -506,7 +495,7 @@ def main() -> int:
         where = 'a thread of the recording process' if args.publisher_thread else 'its own process'
         setup = f'; node patched: {args.patch}' if args.patch else ''
         print(f'\npublisher in {where}{setup}; latency = input stamp -> output received\n')
-        print(throughput_table(results, args.markdown))
+        print(throughputtable(results, args.markdown))
     if args.json:
         args.json.write_text(json.dumps(output, indent=1))
     return 0

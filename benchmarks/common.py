@@ -335,3 +335,19 @@ def machine() -> dict[str, Any]:
         'openvino': ov.get_version(),
         'opencv_threads': cv2.getNumThreads(),
     }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], markdown: bool,
+          left: int = 1) -> str:
+    """Rows as aligned text columns, or as a markdown table whose first ``left`` columns are
+    left-aligned and the rest right-aligned (numbers)."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    if markdown:
+        rule = ['---' if i < left else '---:' for i in range(len(headers))]
+        lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join(rule) + '|']
+        lines += ['| ' + ' | '.join(row) + ' |' for row in cells]
+        return '\n'.join(lines)
+    widths = [max(len(x) for x in column) for column in zip(headers, *cells, strict=True)]
+    lines = ['  '.join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ['  '.join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in cells]
+    return '\n'.join(lines)

@@ -38,6 +38,7 @@ from common import (
     mediapipe_masks,
     parity_images,
     save_reference,
+    table,
 )
 
 from selfie_seg_ros.engine.segmenter import Segmenter
@@ -177,16 +178,7 @@ def print_table(rows: list[dict[str, Any]], markdown: bool) -> None:
         [row['model'], row['photo'], row['size'], *(f'{row[key]:.4f}' for _, key in columns)]
         for row in rows
     ]
-    if markdown:
-        print('| ' + ' | '.join(headers) + ' |')
-        print('|' + '|'.join('---' if i < 3 else '---:' for i in range(len(headers))) + '|')
-        for line in lines:
-            print('| ' + ' | '.join(line) + ' |')
-        return
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    print('  '.join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    for line in lines:
-        print('  '.join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+    print(table(headers, lines, markdown, left=3))
 
 
 def main(argv: list[str] | None = None) -> int:

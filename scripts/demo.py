@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 
 from selfie_seg_ros import cli
-from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
-from selfie_seg_ros.engine.fetch import FetchError, default_cache_dir, fetch_model
+from selfie_seg_ros.engine.catalog import DEFAULT_MODEL, FALLBACK_MODEL
+from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_default_model
 
 BIN = Path(sys.executable).parent
 
@@ -39,10 +39,8 @@ def banner(lines: list[str]) -> None:
 
 def choose_model(cache_dir: Path) -> str:
     """The default model if it can be had, else the fallback (loudly)."""
-    try:
-        fetch_model(CATALOG[DEFAULT_MODEL], cache_dir)
-        return DEFAULT_MODEL
-    except FetchError as error:
+    model, error = fetch_default_model(cache_dir)
+    if error is not None:
         banner([
             f'The default model {DEFAULT_MODEL} cannot be downloaded:',
             *str(error).splitlines()[:1],
@@ -50,8 +48,7 @@ def choose_model(cache_dir: Path) -> str:
             f'FALLING BACK to {FALLBACK_MODEL} (general selfie model, from the mediapipe wheel',
             'on PyPI): person vs background, 2 classes instead of 6.',
         ])
-        fetch_model(CATALOG[FALLBACK_MODEL], cache_dir)
-        return FALLBACK_MODEL
+    return model
 
 
 def run_image(photo: Path, out: Path, model: str, cache_dir: Path) -> None:

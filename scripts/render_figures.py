@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from selfie_seg_ros import Segmenter
-from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, FALLBACK_MODEL
+from selfie_seg_ros.engine.catalog import DEFAULT_MODEL, FALLBACK_MODEL
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
     apply_background_effect,
@@ -31,7 +31,7 @@ from selfie_seg_ros.engine.effects import (
     overlay,
     replace_background,
 )
-from selfie_seg_ros.engine.fetch import CACHE_ENV, FetchError, fetch_model
+from selfie_seg_ros.engine.fetch import CACHE_ENV, fetch_default_model
 from selfie_seg_ros.ros.camera import fit_frame, load_builtin, motion_matrix
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,14 +53,12 @@ def choose_model(requested: str | None, cache_dir: Path) -> str:
     """The requested model, else the default if it can be fetched, else the fallback (loudly)."""
     if requested:
         return requested
-    try:
-        fetch_model(CATALOG[DEFAULT_MODEL], cache_dir, progress=False)
-        return DEFAULT_MODEL
-    except FetchError as error:
+    model, error = fetch_default_model(cache_dir, progress=False)
+    if error is not None:
         print(f'*** {DEFAULT_MODEL} cannot be fetched: {str(error).splitlines()[0]}\n'
               f'*** FALLING BACK to {FALLBACK_MODEL} (person vs background, 2 classes); '
               'the captions say so.', file=sys.stderr, flush=True)
-        return FALLBACK_MODEL
+    return model
 
 
 def caption(panel: np.ndarray, text: str) -> np.ndarray:

@@ -11,6 +11,7 @@ import pytest
 
 from selfie_seg_ros.engine import effects as fx
 from selfie_seg_ros.engine.catalog import BINARY_LABELS, MULTICLASS_LABELS, PASCAL_VOC_LABELS
+from selfie_seg_ros.engine.processing import cover_crop
 
 TUTORIAL_RGB = {
     'background': (192, 192, 192),
@@ -320,7 +321,33 @@ def test_blur_background_rejects_bad_foreground():
         fx.blur_background(image.astype(np.float32), ones(image), 55)
 
 
-def test_scratch_buffers_are_per_thread():
+def test_scratch_gives_the_same_results_and_is_reused():
+    images = [textured(120, 160, seed=s) for s in range(2)] + [textured(90, 70, seed=2)]
+    foregrounds = [np.random.default_rng(s).random(i.shape[:2], dtype=np.float32)
+                   for s, i in enumerate(images)]
+    palette = fx.make_palette(MULTICLASS_LABELS)
+    options = fx.EffectOptions(effect='replace', background_color=(10, 20, 30))
+    scratch = fx.Scratch()
+    for image, foreground in zip(images * 2, foregrounds * 2, strict=True):
+        mask = (foreground * 6).astype(np.uint8)
+        blurred = fx.blur_background(image, foreground, 55, scratch=scratch)
+        assert np.array_equal(blurred, fx.blur_background(image, foreground, 55))
+        replaced = fx.apply_background_effect(image, foreground, options, scratch=scratch)
+        assert np.array_equal(replaced, fx.apply_background_effect(image, foreground, options))
+        overlaid = fx.overlay(image, mask, palette, 0.5, scratch=scratch)
+        assert np.array_equal(overlaid, fx.overlay(image, mask, palette, 0.5))
+    # Results are the caller's own: the next frame does not overwrite them.
+    first = fx.blur_background(images[0], foregrounds[0], 55, scratch=scratch)
+    kept = first.copy()
+    fx.blur_background(images[1], foregrounds[1], 55, scratch=scratch)
+    assert np.array_equal(first, kept)
+    # Same size and dtype: the buffer is reused; a new size gets a new one.
+    buffer = scratch.buffer('blur', images[0].shape, np.uint8)
+    assert scratch.buffer('blur', images[0].shape, np.uint8) is buffer
+    assert scratch.buffer('blur', images[2].shape, np.uint8) is not buffer
+
+
+def test_scratch_per_thread_keeps_threads_apart():
     images = [textured(120, 160, seed=s) for s in range(2)] + [textured(90, 70, seed=2)]
     foregrounds = [np.random.default_rng(s).random(i.shape[:2], dtype=np.float32)
                    for s, i in enumerate(images)]
@@ -328,8 +355,9 @@ def test_scratch_buffers_are_per_thread():
     failures: list[int] = []
 
     def work(index: int) -> None:
+        scratch = fx.Scratch()
         for _ in range(20):
-            result = fx.blur_background(images[index], foregrounds[index], 55)
+            result = fx.blur_background(images[index], foregrounds[index], 55, scratch=scratch)
             if not np.array_equal(result, expected[index]):
                 failures.append(index)
 
@@ -367,12 +395,22 @@ def test_replace_with_image_of_another_size_covers_the_frame():
     assert (result[:, 55:] == (255, 0, 0)).all()
 
 
-def test_fit_background_upscales_small_images():
+def test_parse_rgb_reads_sequences_and_text():
+    assert fx.parse_rgb((0, 177, 64)) == (0, 177, 64)
+    assert fx.parse_rgb(' 1, 2,3') == (1, 2, 3)
+    for bad in ('1,2', '1,2,x', '', 'red'):
+        with pytest.raises(ValueError, match='an RGB colour needs 3 integers'):
+            fx.parse_rgb(bad)
+    with pytest.raises(ValueError, match=r"RGB values must be in 0\.\.255, got '0,0,256'"):
+        fx.parse_rgb('0,0,256')
+
+
+def test_cover_crop_upscales_small_images():
     background = textured(10, 20)
-    fitted = fx.fit_background(background, 60, 90)
+    fitted = cover_crop(background, 60, 90)
     assert fitted.shape == (60, 90, 3)
     assert fitted.flags.c_contiguous
-    assert fx.fit_background(background, 10, 20) is background
+    assert cover_crop(background, 10, 20) is background
 
 
 def test_replace_with_soft_foreground():
@@ -385,7 +423,7 @@ def test_replace_with_soft_foreground():
 @pytest.mark.parametrize('color', [(256, 0, 0), (0, 0), (1.5, 0, 0), (-1, 0, 0)])
 def test_replace_rejects_bad_colours(color):
     image = textured(10, 10)
-    with pytest.raises(ValueError, match=r'three ints in \[0, 255\]'):
+    with pytest.raises(ValueError, match=r'an RGB colour needs 3 integers|RGB values must be in '):
         fx.replace_background(image, ones(image), color)
 
 
@@ -443,7 +481,7 @@ def test_effect_options_defaults():
         ({'effect': 'sepia'}, 'effect must be one of'),
         ({'blur_strength': 0}, 'blur strength'),
         ({'blur_strength': 400}, 'blur strength'),
-        ({'background_color': (0, 0, 300)}, 'three ints'),
+        ({'background_color': (0, 0, 300)}, r'RGB values must be in 0\.\.255'),
         ({'background_image': np.zeros((4, 4), np.uint8)}, 'background image'),
         ({'background_image': np.zeros((4, 4, 3), np.float32)}, 'background image'),
     ],

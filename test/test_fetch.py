@@ -376,3 +376,20 @@ def test_fetch_real_selfie_segmentation_from_wheel(tmp_path):
     head = path.read_bytes()[:8]
     assert head[4:8] == b'TFL3'
     assert path.stat().st_size > 200_000
+
+
+def test_default_model_falls_back_to_the_registry_model_and_says_why(tmp_path, monkeypatch):
+    fetched: list[str] = []
+
+    def fake_fetch(entry, cache_dir, *, progress=True):
+        fetched.append(entry.model_id)
+        if entry.model_id == fetch.DEFAULT_MODEL:
+            raise FetchError('no route to host')
+        return tmp_path / entry.model_id
+
+    monkeypatch.setattr(fetch, 'fetch_model', fake_fetch)
+    model, error = fetch.fetch_default_model(tmp_path, progress=False)
+    assert (model, str(error)) == (fetch.FALLBACK_MODEL, 'no route to host')
+    assert fetched == [fetch.DEFAULT_MODEL, fetch.FALLBACK_MODEL]
+    monkeypatch.setattr(fetch, 'fetch_model', lambda entry, cache_dir, progress: None)
+    assert fetch.fetch_default_model(tmp_path) == (fetch.DEFAULT_MODEL, None)

@@ -157,8 +157,24 @@ def test_catalogue_entries_are_consistent():
     assert catalog.CATALOG['deeplab_v3'].labels[15] == 'person'
     assert catalog.CATALOG['selfie_segmentation'].verified
     assert not catalog.CATALOG['selfie_multiclass_256x256'].verified
-    with pytest.raises(KeyError, match='known ids'):
+    with pytest.raises(KeyError, match='known ids') as caught:
         catalog.get_entry('nope')
+    assert str(caught.value).startswith("unknown model id 'nope'; known ids: ")
+
+
+@pytest.mark.parametrize(('text', 'is_path'), [
+    ('selfie_segmentation', False), (' selfie_segmentation ', False), ('selfie', False),
+    ('model.tflite', True), ('dir/model', True), ('~/model', True), ('frozen.pb', True),
+])
+def test_one_rule_tells_model_files_from_catalogue_ids(text, is_path):
+    assert catalog.is_model_path(text) is is_path
+
+
+def test_an_existing_file_without_suffix_is_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'mymodel').write_bytes(b'x')
+    assert catalog.is_model_path('mymodel')
+    assert 'unsupported type' in catalog.check_model_reference('mymodel')
 
 
 def test_resolve_classes_by_name_and_id():

@@ -19,6 +19,7 @@ import skimage.data
 
 from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.convert import ModelLoadError
+from selfie_seg_ros.engine.errors import UnknownModelError
 from selfie_seg_ros.engine.fetch import FetchError
 from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter, check_device
 
@@ -223,6 +224,18 @@ def test_foreground_is_the_sum_of_the_chosen_classes(segmenter):
         np.testing.assert_allclose(foreground[inside], wanted[inside], atol=1e-3)
     # The class mask does not depend on the foreground choice.
     assert_mask_matches(segmenter.segment(image).mask, labels, margin=8)
+
+
+def test_foreground_classes_by_label_name(segmenter, colour_xml, model_dir, core):
+    segmenter.configure(foreground_classes=('Face_Skin', 'hair'))
+    assert segmenter.foreground_classes == (1, 3)
+    assert segmenter.options.foreground_classes == (1, 3)
+    with pytest.raises(ValueError, match="unknown foreground class 'wings'; labels: 0 background"):
+        segmenter.configure(foreground_classes=('wings',))
+    assert segmenter.foreground_classes == (1, 3)  # a rejected change leaves the old one
+    with Segmenter(model=str(colour_xml), labels=MULTICLASS_LABELS, cache_dir=model_dir,
+                   core=core, foreground_classes=('clothes',)) as built:
+        assert built.foreground_classes == (4,)
 
 
 def test_foreground_can_be_skipped(segmenter):
@@ -458,10 +471,13 @@ def test_check_device_rejects_empty_and_incomplete_names(device):
 
 
 def test_unknown_catalogue_id_lists_the_ids(tmp_path):
-    with pytest.raises(KeyError, match='no_such_model') as caught:
+    with pytest.raises(UnknownModelError, match='no_such_model') as caught:
         Segmenter(model='no_such_model', cache_dir=tmp_path)
     for model_id in CATALOG:
         assert model_id in str(caught.value)
+    assert isinstance(caught.value, KeyError)
+    # The message as it is, not KeyError's quoted repr.
+    assert str(caught.value).startswith("unknown model 'no_such_model': not a file")
 
 
 def test_missing_catalogue_model_without_downloads_says_where_to_put_it(tmp_path):

@@ -19,17 +19,19 @@ from selfie_seg_ros.engine.catalog import (
     DEFAULT_MODEL,
     WheelSource,
     get_entry,
-    resolve_classes,
 )
 from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY
 from selfie_seg_ros.engine.effects import (
     EFFECTS,
     MIN_ANONYMISING_STRENGTH,
     EffectOptions,
+    Scratch,
     apply_background_effect,
     make_palette,
     overlay,
+    parse_rgb,
 )
+from selfie_seg_ros.engine.errors import SegmentationError, UnknownModelError
 
 if TYPE_CHECKING:
     from selfie_seg_ros.engine.segmenter import Segmenter
@@ -48,14 +50,10 @@ class CliError(Exception):
 
 
 def _rgb(text: str) -> tuple[int, int, int]:
-    parts = text.replace(' ', '').split(',')
     try:
-        values = tuple(int(p) for p in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected R,G,B integers, got {text!r}') from None
-    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
-        raise argparse.ArgumentTypeError(f'expected three values 0..255 as R,G,B, got {text!r}')
-    return values  # type: ignore[return-value]
+        return parse_rgb(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _unit(text: str) -> float:
@@ -268,12 +266,10 @@ def _split(text: str) -> list[str]:
 
 def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmenter:
     """Build a Segmenter from command-line arguments (errors become CliError)."""
-    from selfie_seg_ros.engine.convert import ModelLoadError
-    from selfie_seg_ros.engine.fetch import FetchError
-    from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter
+    from selfie_seg_ros.engine.segmenter import Segmenter
 
     try:
-        segmenter = Segmenter(
+        return Segmenter(
             model=args.model,
             device=args.device,
             performance_hint=args.hint,
@@ -281,16 +277,13 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
             resize_mode=args.resize_mode,
             threshold=args.threshold,
             labels=tuple(_split(args.labels)) or None,
+            foreground_classes=tuple(_split(args.classes)) or None,
             smoothing=smoothing,
             cache_dir=args.cache_dir,
             allow_download=not args.no_download,
         )
-        if args.classes:
-            classes = resolve_classes(_split(args.classes), segmenter.labels)
-            segmenter.configure(foreground_classes=classes)
-    except (KeyError, ValueError, FetchError, ModelLoadError, DeviceError) as error:
-        raise CliError(str(error).strip('"\'')) from error
-    return segmenter
+    except (SegmentationError, ValueError) as error:
+        raise CliError(str(error)) from error
 
 
 def effect_options(args: argparse.Namespace) -> EffectOptions:
@@ -389,6 +382,7 @@ def run_video(args: argparse.Namespace) -> int:
     if args.max_frames:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
     writer: cv2.VideoWriter | None = None
+    scratch = Scratch()  # work buffers reused from frame to frame
     frames, infer_total, started = 0, 0.0, time.perf_counter()
     progress = tqdm(total=total or None, unit='frame', disable=args.camera is not None)
     try:
@@ -398,7 +392,8 @@ def run_video(args: argparse.Namespace) -> int:
                 if not ok:
                     break
                 result = segmenter.segment(frame)
-                output = apply_background_effect(frame, result.foreground, effects)
+                output = apply_background_effect(
+                    frame, result.foreground, effects, scratch=scratch)
                 frames += 1
                 infer_total += result.inference_ms
                 fps = frames / (time.perf_counter() - started)
@@ -513,8 +508,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     """``selfie-seg fetch``: download, convert and compile once; print the IR path."""
     try:
         get_entry(args.model)
-    except KeyError as error:
-        raise CliError(str(error).strip('"\'')) from error
+    except UnknownModelError as error:
+        raise CliError(str(error)) from error
     with open_segmenter(args) as segmenter:
         print(segmenter.model_path)
     return 0

@@ -8,16 +8,22 @@ and the default resize mode.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+from selfie_seg_ros.engine.errors import UnknownModelError
 
 ResizeMode = Literal['letterbox', 'stretch']
 Activation = Literal['none', 'softmax', 'sigmoid', 'auto']
 
 MEDIAPIPE_MODELS_URL = 'https://storage.googleapis.com/mediapipe-models/image_segmenter'
 MEDIAPIPE_WHEEL = ('mediapipe', '0.10.21')
+MODEL_SUFFIXES = ('.tflite', '.xml', '.onnx')
+"""Model file types the engine reads (TFLite, OpenVINO IR, ONNX)."""
 
 MULTICLASS_LABELS = ('background', 'hair', 'body-skin', 'face-skin', 'clothes', 'others')
 BINARY_LABELS = ('background', 'person')
@@ -176,13 +182,55 @@ def get_entry(model_id: str) -> ModelEntry:
     """Return the catalogue entry for ``model_id``.
 
     Raises:
-        KeyError: with the list of known ids when ``model_id`` is not catalogued.
+        UnknownModelError: with the list of known ids when ``model_id`` is not catalogued.
     """
     try:
         return CATALOG[model_id]
     except KeyError:
         known = ', '.join(CATALOG)
-        raise KeyError(f'unknown model id {model_id!r}; known ids: {known}') from None
+        raise UnknownModelError(f'unknown model id {model_id!r}; known ids: {known}') from None
+
+
+def is_model_path(model: str) -> bool:
+    """True when ``model`` names a model file rather than a catalogue id.
+
+    A catalogue id always wins; anything else with a directory separator, a leading ``~``, a file
+    suffix, or naming an existing file is a path.
+    """
+    text = model.strip()
+    if text in CATALOG:
+        return False
+    return ('/' in text or os.sep in text or text.startswith('~') or bool(Path(text).suffix)
+            or Path(text).exists())
+
+
+def check_model_reference(model: str) -> str | None:
+    """Check a ``model`` value without loading it: a catalogue id or a readable model file.
+
+    Returns:
+        None when it can be loaded as far as can be told without reading it, else the reason.
+    """
+    text = model.strip()
+    if not text:
+        return f'model must not be empty; give a catalogue id ({", ".join(CATALOG)}) or a file'
+    if not is_model_path(text):
+        if text in CATALOG:
+            return None
+        try:
+            get_entry(text)
+        except UnknownModelError as err:
+            return f'model: {err}; or give a path to a {"/".join(MODEL_SUFFIXES)} file'
+    path = Path(text).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
+        return (f'model file {text!r} has an unsupported type {suffix or "(none)"!r}; '
+                'expected .tflite, .xml (OpenVINO IR) or .onnx')
+    if not path.is_file():
+        return f'model file {text!r} does not exist' + (' (a directory)' if path.is_dir() else '')
+    weights = path.with_suffix('.bin')
+    if suffix == '.xml' and not weights.is_file():
+        return f'OpenVINO IR {text!r} needs its weights file {str(weights)!r} next to it'
+    return None
 
 
 def default_labels(num_classes: int) -> tuple[str, ...]:
@@ -194,7 +242,8 @@ def _label_listing(labels: Sequence[str]) -> str:
     return ', '.join(f'{i} {label}' for i, label in enumerate(labels))
 
 
-def _class_key(name: str) -> str:
+def label_key(name: str) -> str:
+    """A class name as it is matched: lower case, runs of ``_`` and spaces read as ``-``."""
     return re.sub(r'[\s_]+', '-', name.strip().lower())
 
 
@@ -217,7 +266,7 @@ def resolve_classes(values: Sequence[str], labels: Sequence[str]) -> tuple[int, 
     """
     if isinstance(values, str) or not hasattr(values, '__iter__'):
         raise ValueError(f'foreground classes must be a list of strings, got {values!r}')
-    keys = {_class_key(label): i for i, label in enumerate(labels)}
+    keys = {label_key(label): i for i, label in enumerate(labels)}
     ids: set[int] = set()
     for value in values:
         if not isinstance(value, str) or not value.strip():
@@ -234,8 +283,8 @@ def resolve_classes(values: Sequence[str], labels: Sequence[str]) -> tuple[int, 
             raise ValueError(
                 f'foreground class {text!r} is a name but the model labels are not known yet; '
                 'give class ids as strings, e.g. "1"')
-        elif _class_key(text) in keys:
-            ids.add(keys[_class_key(text)])
+        elif label_key(text) in keys:
+            ids.add(keys[label_key(text)])
         else:
             raise ValueError(
                 f'unknown foreground class {text!r}; labels: {_label_listing(labels)}')

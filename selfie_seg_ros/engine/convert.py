@@ -26,15 +26,13 @@ import openvino as ov
 import openvino.opset13 as ops
 from openvino.frontend import ConversionExtension, NodeContext
 
+from selfie_seg_ros.engine.catalog import MODEL_SUFFIXES
+from selfie_seg_ros.engine.errors import ModelLoadError
+
 CUSTOM_OP = 'Convolution2DTransposeBias'
-SUPPORTED_SUFFIXES = ('.tflite', '.onnx', '.xml')
 # TfLitePadding enum values.
 _PADDING_SAME = 1
 _PADDING_VALID = 2
-
-
-class ModelLoadError(RuntimeError):
-    """A model file is missing, corrupt or cannot be converted; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -224,9 +222,9 @@ def load_ir(source: Path, cache_dir: Path) -> Path:
         raise ModelLoadError(
             f'model file not found: {source}. Pass an existing .tflite, .onnx or .xml file.'
         )
-    if source.suffix not in SUPPORTED_SUFFIXES:
+    if source.suffix not in MODEL_SUFFIXES:
         raise ModelLoadError(
-            f'unsupported model file {source}: expected one of {", ".join(SUPPORTED_SUFFIXES)}'
+            f'unsupported model file {source}: expected one of {", ".join(MODEL_SUFFIXES)}'
         )
     if source.suffix == '.xml':
         if not source.with_suffix('.bin').is_file():

@@ -9,13 +9,16 @@ Pure numpy + OpenCV. Images are HxWx3 uint8 BGR; class masks are HxW integer ids
 from __future__ import annotations
 
 import math
-import threading
+from array import array as int_array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import cv2
 import numpy as np
+
+from selfie_seg_ros.engine.catalog import label_key
+from selfie_seg_ros.engine.processing import cover_crop
 
 Effect = Literal['blur', 'replace', 'none', 'blur_people', 'pixelate_people']
 Color = tuple[int, int, int]
@@ -47,10 +50,6 @@ _MIN_REDUCED_SIDE = 8
 _NOISE_ALPHA = 1.0 / 32.0
 
 
-def _normalize_label(label: str) -> str:
-    return label.strip().lower().replace('_', '-').replace(' ', '-')
-
-
 def _voc_color(index: int) -> Color:
     """Pascal VOC colour map entry: the bits of ``index`` interleaved into R, G and B."""
     r = g = b = 0
@@ -79,7 +78,7 @@ def make_palette(labels: Sequence[str]) -> np.ndarray:
     Raises:
         ValueError: if ``labels`` is empty.
     """
-    names = [_normalize_label(str(label)) for label in labels]
+    names = [label_key(str(label)) for label in labels]
     if not names:
         raise ValueError('labels must name at least one class')
     if names == list(_MULTICLASS_COLORS_RGB):
@@ -136,33 +135,88 @@ def _check_strength(strength: int) -> None:
                          f'got {strength}')
 
 
-def _check_color(color: Sequence[int], name: str = 'background colour') -> Color:
-    values = tuple(color)
-    if len(values) != 3 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255
-        for v in values
-    ):
-        raise ValueError(f'{name} must be three ints in [0, 255] (RGB), got {color!r}')
-    return int(values[0]), int(values[1]), int(values[2])
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-class _Scratch(threading.local):
-    """Per-thread work buffers reused across frames: fresh full-frame buffers cost page faults."""
+def parse_rgb(value: Sequence[int] | str) -> Color:
+    """Read an ``[R, G, B]`` colour: a sequence of 3 integers, or text ``'R,G,B'``.
+
+    Args:
+        value: A list, tuple, ``array.array`` or 1-D array of integers (as rclpy hands over an
+            integer-array parameter), or a comma-separated string (as typed on a command line).
+
+    Returns:
+        ``(r, g, b)`` as Python ints.
+
+    Raises:
+        ValueError: not exactly 3 integers, or a value outside 0..255.
+    """
+    if isinstance(value, np.ndarray):
+        shown = repr(value.tolist())
+    else:
+        shown = repr(list(value)) if _sequence(value) else repr(value)
+    values: Sequence[object]
+    if isinstance(value, str):
+        try:
+            values = [int(part) for part in value.replace(' ', '').split(',')]
+        except ValueError:
+            values = ()
+    else:
+        values = value if _sequence(value) else ()
+    if len(values) != 3 or not all(_is_int(v) for v in values):
+        raise ValueError(f'an RGB colour needs 3 integers [R, G, B], got {shown}')
+    if not all(0 <= v <= 255 for v in values):  # type: ignore[operator]
+        raise ValueError(f'RGB values must be in 0..255, got {shown}')
+    r, g, b = (int(v) for v in values)  # type: ignore[call-overload]
+    return r, g, b
+
+
+def _sequence(value: object) -> bool:
+    return isinstance(value, (list, tuple, int_array)) or (
+        isinstance(value, np.ndarray) and value.ndim == 1)
+
+
+class Scratch:
+    """Work buffers that one caller reuses from frame to frame.
+
+    Fresh full-frame buffers cost page faults on every frame, so a caller that processes a
+    stream (the node's worker, the CLI's video loop) keeps one ``Scratch`` and passes it to the
+    effect functions. A ``Scratch`` serves one thread at a time; without one, every call
+    allocates its own buffers. Results returned to the caller never live in these buffers.
+    """
 
     def __init__(self) -> None:
-        self.buffers: dict[str, np.ndarray] = {}
-        self.solid_color: Color | None = None
+        """Start empty: buffers are made on first use and remade when the frame size changes."""
+        self._buffers: dict[str, np.ndarray] = {}
+        self._solid_color: Color | None = None
+
+    def buffer(self, key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """The buffer named ``key``, reused while its shape and dtype stay the same."""
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = np.empty(shape, dtype)
+            self._buffers[key] = buffer
+        return buffer
+
+    def solid(self, shape: tuple[int, ...], color_rgb: Color) -> np.ndarray:
+        """A frame of one colour (BGR order inside), kept while size and colour stay the same."""
+        buffer = self._buffers.get('solid')
+        if buffer is None or buffer.shape != shape or self._solid_color != color_rgb:
+            buffer = self.buffer('solid', shape, np.uint8)
+            _fill(buffer, color_rgb)
+            self._solid_color = color_rgb
+        return buffer
 
 
-_SCRATCH = _Scratch()
+def _fill(frame: np.ndarray, color_rgb: Color) -> None:
+    row = np.empty((frame.shape[1], 3), np.uint8)
+    row[:] = color_rgb[::-1]
+    frame[:] = row  # row by row: much faster than broadcasting a 3-vector
 
 
-def _scratch(key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    buffer = _SCRATCH.buffers.get(key)
-    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-        buffer = np.empty(shape, dtype)
-        _SCRATCH.buffers[key] = buffer
-    return buffer
+def _buffer(scratch: Scratch | None, key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.empty(shape, dtype) if scratch is None else scratch.buffer(key, shape, dtype)
 
 
 def _channel_luts(palette: np.ndarray) -> list[np.ndarray]:
@@ -173,13 +227,20 @@ def _channel_luts(palette: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(table[:, channel]) for channel in range(3)]
 
 
-def colorize(mask: np.ndarray, palette: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def colorize(
+    mask: np.ndarray,
+    palette: np.ndarray,
+    out: np.ndarray | None = None,
+    *,
+    scratch: Scratch | None = None,
+) -> np.ndarray:
     """Paint a class-id mask with a palette.
 
     Args:
         mask: HxW integer class ids (uint8 is the fast path).
         palette: (N, 3) uint8 BGR table from :func:`make_palette`.
         out: Optional HxWx3 uint8 array to write into.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image; ids outside [0, N) are black.
@@ -204,7 +265,7 @@ def colorize(mask: np.ndarray, palette: np.ndarray, out: np.ndarray | None = Non
         return out
     # Three single-channel LUTs and a merge beat a 3-channel LUT on a GRAY2BGR copy.
     planes = [
-        cv2.LUT(mask, lut, dst=_scratch(f'colorize{channel}', mask.shape, np.uint8))
+        cv2.LUT(mask, lut, dst=_buffer(scratch, f'colorize{channel}', mask.shape, np.uint8))
         for channel, lut in enumerate(_channel_luts(palette))
     ]
     if out is None:
@@ -218,6 +279,8 @@ def overlay(
     palette: np.ndarray,
     alpha: float,
     colored: np.ndarray | None = None,
+    *,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Blend the colourised mask over the image.
 
@@ -227,6 +290,7 @@ def overlay(
         palette: (N, 3) uint8 BGR table.
         alpha: Weight of the palette colours in [0, 1]; 0 gives the image, 1 the colour mask.
         colored: ``colorize(mask, palette)`` when the caller already has it (saves a pass).
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -242,7 +306,8 @@ def overlay(
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f'alpha must be in [0, 1], got {alpha}')
     if colored is None:
-        colored = colorize(mask, palette, out=_scratch('overlay', image.shape, np.uint8))
+        colored = colorize(mask, palette, out=_buffer(scratch, 'overlay', image.shape, np.uint8),
+                           scratch=scratch)
     else:
         _check_palette(palette)
         _check_image(colored, 'colored')
@@ -252,7 +317,12 @@ def overlay(
 
 
 def composite(
-    front: np.ndarray, back: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None
+    front: np.ndarray,
+    back: np.ndarray,
+    alpha: np.ndarray,
+    out: np.ndarray | None = None,
+    *,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Alpha-composite two images: ``alpha * front + (1 - alpha) * back``, rounded to uint8.
 
@@ -261,6 +331,7 @@ def composite(
         back: uint8 image of the same shape, shown where ``alpha`` is 0.
         alpha: HxW float32 weights in [0, 1] (values are not range-checked).
         out: Optional array of the same shape and dtype as ``front`` to write into.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         uint8 image of ``front``'s shape.
@@ -277,7 +348,7 @@ def composite(
     _check_alpha(alpha, front.shape[:2], 'alpha')
     if out is not None and (out.shape != front.shape or out.dtype != np.uint8):
         raise ValueError(f'out must be {front.shape} uint8, got {out.shape} {out.dtype}')
-    inverse = np.subtract(1.0, alpha, out=_scratch('composite', alpha.shape, np.float32))
+    inverse = np.subtract(1.0, alpha, out=_buffer(scratch, 'composite', alpha.shape, np.float32))
     if out is None:
         return cv2.blendLinear(front, back, alpha, inverse)
     return cv2.blendLinear(front, back, alpha, inverse, dst=out)
@@ -355,13 +426,20 @@ def blur_image(image: np.ndarray, strength: int, out: np.ndarray | None = None) 
     return cv2.resize(small, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
-def blur_background(image: np.ndarray, foreground: np.ndarray, strength: int) -> np.ndarray:
+def blur_background(
+    image: np.ndarray,
+    foreground: np.ndarray,
+    strength: int,
+    *,
+    scratch: Scratch | None = None,
+) -> np.ndarray:
     """Blur everything but the foreground, with a soft edge from the foreground probability.
 
     Args:
         image: HxWx3 uint8 BGR image.
         foreground: HxW float32 person probability in [0, 1], at image size.
         strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -374,56 +452,16 @@ def blur_background(image: np.ndarray, foreground: np.ndarray, strength: int) ->
     _check_strength(strength)
     if strength == 1:
         return image.copy()
-    blurred = blur_image(image, strength, out=_scratch('blur', image.shape, np.uint8))
-    return composite(image, blurred, foreground)
-
-
-def fit_background(
-    background: np.ndarray, height: int, width: int, *, keep_top: bool = False
-) -> np.ndarray:
-    """Scale a background image to cover ``height`` x ``width`` (aspect kept) and centre-crop it.
-
-    With ``keep_top`` the vertical crop keeps the top of the picture instead of its centre.
-
-    Args:
-        background: HxWx3 uint8 BGR image of any size.
-        height: Target height in pixels.
-        width: Target width in pixels.
-
-    Returns:
-        ``height`` x ``width`` x 3 uint8 image; ``background`` itself if it already fits.
-
-    Raises:
-        ValueError: on a malformed background.
-    """
-    _check_image(background, 'background image')
-    bg_height, bg_width = background.shape[:2]
-    if (bg_height, bg_width) == (height, width):
-        return background
-    scale = max(width / bg_width, height / bg_height)
-    new_width = max(width, round(bg_width * scale))
-    new_height = max(height, round(bg_height * scale))
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    resized = cv2.resize(background, (new_width, new_height), interpolation=interpolation)
-    top = 0 if keep_top else (new_height - height) // 2
-    left = (new_width - width) // 2
-    return np.ascontiguousarray(resized[top:top + height, left:left + width])
-
-
-def _solid(shape: tuple[int, ...], color_rgb: Color) -> np.ndarray:
-    """A frame of one colour (BGR order inside), kept while size and colour stay the same."""
-    buffer = _SCRATCH.buffers.get('solid')
-    if buffer is None or buffer.shape != shape or _SCRATCH.solid_color != color_rgb:
-        row = np.empty((shape[1], 3), np.uint8)
-        row[:] = color_rgb[::-1]
-        buffer = _scratch('solid', shape, np.uint8)
-        buffer[:] = row  # row by row: much faster than broadcasting a 3-vector
-        _SCRATCH.solid_color = color_rgb
-    return buffer
+    blurred = blur_image(image, strength, out=_buffer(scratch, 'blur', image.shape, np.uint8))
+    return composite(image, blurred, foreground, scratch=scratch)
 
 
 def replace_background(
-    image: np.ndarray, foreground: np.ndarray, background: np.ndarray | tuple[int, int, int]
+    image: np.ndarray,
+    foreground: np.ndarray,
+    background: np.ndarray | tuple[int, int, int],
+    *,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Put the foreground in front of a new background, soft at the edges.
 
@@ -432,6 +470,7 @@ def replace_background(
         foreground: HxW float32 person probability in [0, 1], at image size.
         background: An HxWx3 uint8 BGR image of any size (scaled to cover the frame and
             centre-cropped), or an (R, G, B) colour.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -442,13 +481,19 @@ def replace_background(
     _check_image(image)
     _check_alpha(foreground, image.shape[:2], 'foreground')
     if isinstance(background, np.ndarray):
-        back = fit_background(background, image.shape[0], image.shape[1])
+        _check_image(background, 'background image')
+        back = cover_crop(background, image.shape[0], image.shape[1])
     else:
-        back = _solid(image.shape, _check_color(background))
-    return composite(image, back, foreground)
+        color = parse_rgb(background)
+        if scratch is None:
+            back = np.empty(image.shape, np.uint8)
+            _fill(back, color)
+        else:
+            back = scratch.solid(image.shape, color)
+    return composite(image, back, foreground, scratch=scratch)
 
 
-def cover_matte(foreground: np.ndarray) -> np.ndarray:
+def cover_matte(foreground: np.ndarray, *, scratch: Scratch | None = None) -> np.ndarray:
     """Alpha that fully covers every likely-foreground pixel, with a soft edge grown outwards.
 
     Pixels whose foreground probability is at least 0.5 get exactly 1; outside them the matte
@@ -458,6 +503,7 @@ def cover_matte(foreground: np.ndarray) -> np.ndarray:
 
     Args:
         foreground: HxW float32 foreground probability in [0, 1].
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxW float32 alpha in [0, 1].
@@ -470,7 +516,8 @@ def cover_matte(foreground: np.ndarray) -> np.ndarray:
     _check_alpha(foreground, foreground.shape, 'foreground')
     radius = max(2, round(min(foreground.shape) * 0.01))
     size = 2 * radius + 1
-    alpha = np.multiply(foreground, 2.0, out=_scratch('cover', foreground.shape, np.float32))
+    alpha = np.multiply(foreground, 2.0,
+                        out=_buffer(scratch, 'cover', foreground.shape, np.float32))
     np.minimum(alpha, 1.0, out=alpha)
     # Probabilities below 1/64 are model noise on background: leave those pixels exactly as
     # they are rather than shift them by a grey level.
@@ -505,7 +552,12 @@ def pixelate_image(image: np.ndarray, block: int) -> np.ndarray:
 
 
 def anonymise_people(
-    image: np.ndarray, foreground: np.ndarray, strength: int, *, pixelate: bool = False
+    image: np.ndarray,
+    foreground: np.ndarray,
+    strength: int,
+    *,
+    pixelate: bool = False,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Blur or pixelate the foreground (the people), keep the background sharp.
 
@@ -518,6 +570,7 @@ def anonymise_people(
         strength: Gaussian kernel size (blur) or tile side (pixelate) in pixels,
             ``MIN_ANONYMISING_STRENGTH``..301.
         pixelate: Pixelate instead of blurring.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -531,8 +584,9 @@ def anonymise_people(
     if pixelate:
         hidden = pixelate_image(image, int(strength))
     else:
-        hidden = blur_image(image, int(strength), out=_scratch('blur', image.shape, np.uint8))
-    return composite(hidden, image, cover_matte(foreground))
+        hidden = blur_image(image, int(strength),
+                            out=_buffer(scratch, 'blur', image.shape, np.uint8))
+    return composite(hidden, image, cover_matte(foreground, scratch=scratch), scratch=scratch)
 
 
 def _check_anonymising_strength(strength: int) -> None:
@@ -579,7 +633,7 @@ class EffectOptions:
         else:
             _check_strength(self.blur_strength)
         object.__setattr__(self, 'blur_strength', int(self.blur_strength))
-        object.__setattr__(self, 'background_color', _check_color(self.background_color))
+        object.__setattr__(self, 'background_color', parse_rgb(self.background_color))
         if self.background_image is not None:
             _check_image(self.background_image, 'background image')
             frozen = np.array(self.background_image, copy=True)
@@ -592,7 +646,7 @@ class EffectOptions:
             return self.background_color
         fitted = self._fitted.get((height, width))
         if fitted is None:
-            fitted = fit_background(self.background_image, height, width)
+            fitted = cover_crop(self.background_image, height, width)
             fitted.flags.writeable = False
             self._fitted.clear()
             self._fitted[(height, width)] = fitted
@@ -620,7 +674,11 @@ class EffectOptions:
 
 
 def apply_background_effect(
-    image: np.ndarray, foreground: np.ndarray, options: EffectOptions
+    image: np.ndarray,
+    foreground: np.ndarray,
+    options: EffectOptions,
+    *,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Apply ``options.effect``: to the background of ``image``, or to its people.
 
@@ -628,6 +686,7 @@ def apply_background_effect(
         image: HxWx3 uint8 BGR image.
         foreground: HxW float32 person probability in [0, 1], at image size.
         options: The effect and its settings.
+        scratch: Work buffers to reuse (see :class:`Scratch`).
 
     Returns:
         HxWx3 uint8 BGR image; ``image`` itself for 'none'.
@@ -640,8 +699,9 @@ def apply_background_effect(
     if options.effect == 'none':
         return image
     if options.effect == 'blur':
-        return blur_background(image, foreground, options.blur_strength)
+        return blur_background(image, foreground, options.blur_strength, scratch=scratch)
     if options.effect in ANONYMISING_EFFECTS:
         return anonymise_people(image, foreground, options.blur_strength,
-                                pixelate=options.effect == 'pixelate_people')
-    return replace_background(image, foreground, options.background_for(*image.shape[:2]))
+                                pixelate=options.effect == 'pixelate_people', scratch=scratch)
+    return replace_background(
+        image, foreground, options.background_for(*image.shape[:2]), scratch=scratch)

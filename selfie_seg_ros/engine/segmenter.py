@@ -23,9 +23,12 @@ from selfie_seg_ros.engine.catalog import (
     ModelEntry,
     Normalization,
     default_labels,
+    is_model_path,
+    resolve_classes,
 )
-from selfie_seg_ros.engine.convert import SUPPORTED_SUFFIXES, ModelLoadError, load_ir
+from selfie_seg_ros.engine.convert import load_ir
 from selfie_seg_ros.engine.devices import valid_device
+from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError, UnknownModelError
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.processing import (
     ResizeMode,
@@ -42,10 +45,6 @@ Precision = Literal['auto', 'f32', 'f16', 'bf16']
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
 
 
-class DeviceError(RuntimeError):
-    """The requested OpenVINO device is unknown or not present on this machine."""
-
-
 @dataclass(frozen=True)
 class SegmenterOptions:
     """How a Segmenter is built (model, device) and how it post-processes (the rest).
@@ -59,7 +58,9 @@ class SegmenterOptions:
             device's own default elsewhere (f16 on GPU and NPU).
         resize_mode: 'auto' (the catalogue entry's default), 'letterbox' or 'stretch'.
         threshold: foreground threshold of single-channel (binary) models.
-        foreground_classes: class ids that count as foreground; None = every class but 0.
+        foreground_classes: classes that count as foreground, as ids or as label names
+            (``'hair'``, ``'face-skin'``; resolved against the model's labels when it is
+            built); None = the catalogue's choice, else every class but 0.
         labels: class names for models outside the catalogue; None = from the catalogue or
             ``class_<i>``.
         smoothing: temporal smoothing weight of earlier frames in [0, 1); 0 = off.
@@ -74,7 +75,7 @@ class SegmenterOptions:
     precision: Precision = 'auto'
     resize_mode: Literal['auto', 'letterbox', 'stretch'] = 'auto'
     threshold: float = 0.5
-    foreground_classes: tuple[int, ...] | None = None
+    foreground_classes: tuple[int, ...] | tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
     smoothing: float = 0.0
     cache_dir: Path | None = None
@@ -109,22 +110,15 @@ def _local_entry(path: Path, labels: tuple[str, ...] | None) -> ModelEntry:
     )
 
 
-def is_model_path(model: str) -> bool:
-    """True when ``model`` names a file rather than a catalogue id."""
-    return model not in CATALOG and (
-        '/' in model or Path(model).suffix in SUPPORTED_SUFFIXES or Path(model).exists()
-    )
-
-
 def resolve_model(options: SegmenterOptions) -> tuple[ModelEntry, Path]:
     """Find the catalogue entry (or a local stand-in) and the model file for ``options.model``.
 
     Raises:
-        KeyError: unknown catalogue id. FetchError: weights cannot be fetched.
+        UnknownModelError: unknown catalogue id. FetchError: weights cannot be fetched.
         ModelLoadError: a local path that does not exist.
     """
     if is_model_path(options.model):
-        path = Path(options.model).expanduser()
+        path = Path(options.model.strip()).expanduser()
         if not path.is_file():
             raise ModelLoadError(
                 f'model file not found: {path}. Pass a catalogue id (selfie-seg models) or an '
@@ -133,7 +127,7 @@ def resolve_model(options: SegmenterOptions) -> tuple[ModelEntry, Path]:
         return _local_entry(path, options.labels), path
     if options.model not in CATALOG:
         known = ', '.join(CATALOG)
-        raise KeyError(
+        raise UnknownModelError(
             f'unknown model {options.model!r}: not a file and not a catalogue id ({known})'
         )
     entry = CATALOG[options.model]
@@ -195,7 +189,8 @@ class Segmenter:
             core: an OpenVINO Core to share between segmenters.
 
         Raises:
-            KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
+            UnknownModelError, FetchError, ModelLoadError, DeviceError: with a message saying
+                what to do. ValueError: foreground classes that the model does not have.
         """
         options = options or SegmenterOptions()
         if model is not None:
@@ -229,8 +224,8 @@ class Segmenter:
         self._request = self._compiled.create_infer_request()
         self._smoother = TemporalSmoother(options.smoothing)
         self._lock = threading.Lock()
-        self._options = options
-        self._validate_classes(options.foreground_classes)
+        self._options = replace(
+            options, foreground_classes=self._resolve_classes(options.foreground_classes))
         self.startup_s = time.perf_counter() - started
 
     # -- construction -------------------------------------------------------------------------
@@ -300,15 +295,24 @@ class Segmenter:
                 f'available devices: {listing}'
             ) from error
 
-    def _validate_classes(self, classes: tuple[int, ...] | None) -> None:
+    def _resolve_classes(
+        self, classes: Sequence[int] | Sequence[str] | None
+    ) -> tuple[int, ...] | None:
+        """Class ids for ids or label names (names matched as :func:`resolve_classes` does)."""
         if classes is None:
-            return
-        bad = [c for c in classes if not 0 <= c < self.num_classes]
-        if bad:
-            raise ValueError(
-                f'foreground classes {bad} out of range: this model has classes 0..'
-                f'{self.num_classes - 1} ({", ".join(self.labels)})'
-            )
+            return None
+        if isinstance(classes, str):
+            raise ValueError(f'foreground classes must be a sequence, got {classes!r}')
+        if not all(isinstance(c, str) for c in classes):
+            ids = tuple(int(c) for c in classes)  # type: ignore[arg-type]
+            bad = [c for c in ids if not 0 <= c < self.num_classes]
+            if bad:
+                raise ValueError(
+                    f'foreground classes {bad} out of range: this model has classes 0..'
+                    f'{self.num_classes - 1} ({", ".join(self.labels)})'
+                )
+            return ids
+        return resolve_classes(list(classes), self.labels)  # type: ignore[arg-type]
 
     # -- live options ---------------------------------------------------------------------------
 
@@ -353,8 +357,8 @@ class Segmenter:
     def configure(self, **changes: Any) -> None:
         """Change post-processing options for the next frame.
 
-        Accepts threshold, foreground_classes, resize_mode, smoothing. A model or device change
-        needs a new Segmenter.
+        Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing. A
+        model or device change needs a new Segmenter.
 
         Raises:
             ValueError: an option cannot change live or has a bad value.
@@ -370,7 +374,7 @@ class Segmenter:
             raise ValueError(f'unknown resize mode {new.resize_mode!r}')
         if not 0.0 <= new.threshold <= 1.0:
             raise ValueError(f'threshold must be in [0, 1], got {new.threshold}')
-        self._validate_classes(new.foreground_classes)
+        new = replace(new, foreground_classes=self._resolve_classes(new.foreground_classes))
         with self._lock:
             self._smoother.weight = new.smoothing
             if new.resize_mode != self._options.resize_mode:

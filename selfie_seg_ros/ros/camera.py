@@ -33,7 +33,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 
-from selfie_seg_ros.engine.effects import fit_background
+from selfie_seg_ros.engine.processing import cover_crop
 from selfie_seg_ros.ros import process
 
 NODE_NAME = 'selfie_seg_camera'
@@ -85,7 +85,7 @@ def fit_frame(image: np.ndarray, width: int, height: int) -> np.ndarray:
     Returns:
         A C-contiguous ``height`` x ``width`` x 3 frame (``image`` itself if it already fits).
     """
-    return fit_background(image, height, width, keep_top=True)
+    return cover_crop(image, height, width, keep_top=True)
 
 
 def motion_matrix(t: float, motion: float, width: int, height: int) -> np.ndarray:

@@ -34,13 +34,14 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from selfie_seg_ros.engine.catalog import resolve_classes
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
+    Scratch,
     apply_background_effect,
     colorize,
     make_palette,
     overlay,
+    parse_rgb,
 )
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
@@ -51,8 +52,10 @@ from selfie_seg_ros.ros.image_io import (
     decode_image,
     encode_image,
 )
-from selfie_seg_ros.ros.stats import OUTPUTS, FrameStats
+from selfie_seg_ros.ros.stats import FrameStats
 
+OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
+"""The node's output images, published on ``~/<name>``."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
 RELOAD_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
@@ -78,7 +81,8 @@ class SelfieSegNode(LifecycleNode):
         super().__init__('selfie_seg', **kwargs)
         params.declare_all(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self._stats = FrameStats()
+        self._stats = FrameStats(OUTPUTS)
+        self._scratch = Scratch()  # the worker's effect buffers, reused from frame to frame
         self._segmenter: Segmenter | None = None
         self._effects: EffectOptions | None = None
         self._palette: Any = None
@@ -254,7 +258,7 @@ class SelfieSegNode(LifecycleNode):
         try:
             return Segmenter(options=options)
         except Exception as error:  # every engine error carries an actionable message
-            raise StartupError(str(error).strip('"\'')) from error
+            raise StartupError(str(error)) from error
 
     def _set_labels(self, labels: Sequence[str]) -> None:
         params.update_read_only(self, 'labels', list(labels))
@@ -268,14 +272,13 @@ class SelfieSegNode(LifecycleNode):
         return EffectOptions(
             effect=str(value('effect')),  # type: ignore[arg-type]
             blur_strength=int(value('blur_strength')),
-            background_color=params.parse_rgb(value('background_color')),
+            background_color=parse_rgb(value('background_color')),
             background_image=background,
         )
 
     def _apply_foreground_classes(self, names: Sequence[str] | None) -> None:
         assert self._segmenter is not None
-        classes = resolve_classes(names, self._segmenter.labels) if names else None
-        self._segmenter.configure(foreground_classes=classes)
+        self._segmenter.configure(foreground_classes=tuple(names or ()) or None)
 
     def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
         """Validate every change first (pure), then apply them together, or none.
@@ -311,7 +314,7 @@ class SelfieSegNode(LifecycleNode):
             if 'overlay_alpha' in values:
                 self._alpha = float(values['overlay_alpha'])
         except Exception as error:  # reject with the engine's reason; nothing half-applied
-            return SetParametersResult(successful=False, reason=str(error).strip('"\''))
+            return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
     def _reload(self, values: dict[str, Any]) -> None:
@@ -325,13 +328,12 @@ class SelfieSegNode(LifecycleNode):
         new = self._build_segmenter(self._segmenter_options(**changes))
         names = values.get('foreground_classes', self._param('foreground_classes'))
         try:
-            classes = resolve_classes(names, new.labels) if names else None
+            new.configure(foreground_classes=tuple(names or ()) or None)
         except ValueError:
             self.get_logger().warning(
                 f'foreground_classes {list(names)} do not fit the new model; using its default'
             )
-            classes = None
-        new.configure(foreground_classes=classes)
+            new.configure(foreground_classes=None)
         old, self._segmenter = self._segmenter, new
         self._palette = make_palette(new.labels)
         self._set_labels(new.labels)
@@ -393,14 +395,16 @@ class SelfieSegNode(LifecycleNode):
         header = msg.header
         colored = None
         if wanted & {'mask_color', 'overlay'}:
-            colored = colorize(result.mask, palette)
+            colored = colorize(result.mask, palette, scratch=self._scratch)
         frames = {
             'mask': lambda: encode_image(result.mask, 'mono8', header),
             'mask_color': lambda: encode_image(colored, 'bgr8', header),
             'overlay': lambda: encode_image(
-                overlay(image, result.mask, palette, alpha, colored=colored), 'bgr8', header),
+                overlay(image, result.mask, palette, alpha, colored=colored,
+                        scratch=self._scratch), 'bgr8', header),
             'blurred': lambda: encode_image(
-                apply_background_effect(image, result.foreground, effects), 'bgr8', header),
+                apply_background_effect(image, result.foreground, effects,
+                                        scratch=self._scratch), 'bgr8', header),
         }
         for name in OUTPUTS:
             if name in wanted:

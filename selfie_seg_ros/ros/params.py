@@ -1,15 +1,14 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
 """Parameters of the ``selfie_seg`` node: specs, ROS descriptors and pure validation.
 
-The pure checks (:func:`validate`, :func:`parse_rgb`; device strings in ``devices.py``, class
-names in ``catalog.py``) import no ROS package, so the CLI can share them; rclpy is imported only
-by the functions that take a node.
+The pure checks (:func:`validate`; colours in ``effects.py``, device strings in ``devices.py``,
+class names and model references in ``catalog.py``) import no ROS package, so the CLI can share
+them; rclpy is imported only by the functions that take a node.
 """
 
 from __future__ import annotations
 
 import array
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import cv2
 import numpy as np
 
-from selfie_seg_ros.engine.catalog import CATALOG, DEFAULT_MODEL, get_entry, resolve_classes
+from selfie_seg_ros.engine.catalog import (
+    CATALOG,
+    DEFAULT_MODEL,
+    check_model_reference,
+    resolve_classes,
+)
 from selfie_seg_ros.engine.devices import DEVICE_FORMS, device_names, valid_device
+from selfie_seg_ros.engine.effects import parse_rgb
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
@@ -33,7 +38,6 @@ EFFECTS = ('blur', 'replace', 'none')
 RESIZE_MODES = ('auto', 'letterbox', 'stretch')
 PERFORMANCE_HINTS = ('LATENCY', 'THROUGHPUT')
 PRECISIONS = ('auto', 'f32', 'f16', 'bf16')
-MODEL_SUFFIXES = ('.tflite', '.xml', '.onnx')
 
 
 
@@ -194,23 +198,6 @@ def _shown(value: Any) -> str:
     return repr(list(value)) if _is_sequence(value) else repr(value)
 
 
-def parse_rgb(values: Sequence[int]) -> tuple[int, int, int]:
-    """Check an ``[R, G, B]`` colour.
-
-    Returns:
-        ``(r, g, b)`` as Python ints.
-
-    Raises:
-        ValueError: not exactly 3 integers, or a value outside 0..255.
-    """
-    if not _is_sequence(values) or len(values) != 3 or not all(_is_int(v) for v in values):
-        raise ValueError(f'an RGB colour needs 3 integers [R, G, B], got {_shown(values)}')
-    if not all(0 <= v <= 255 for v in values):
-        raise ValueError(f'RGB values must be in 0..255, got {_shown(values)}')
-    r, g, b = (int(v) for v in values)
-    return r, g, b
-
-
 def _check_type(spec: ParamSpec, value: Any) -> str | None:
     kind = spec.kind
     if kind == 'bool':
@@ -239,31 +226,6 @@ def _check_range(spec: ParamSpec, value: float) -> str | None:
     low, high = spec.range
     if not low <= value <= high:  # also false for NaN
         return f'{spec.name} must be in {low}..{high}, got {value!r}'
-    return None
-
-
-def _check_model(value: str) -> str | None:
-    text = value.strip()
-    if not text:
-        return f'model must not be empty; give a catalogue id ({", ".join(CATALOG)}) or a file'
-    if text in CATALOG:
-        return None
-    path = Path(text).expanduser()
-    looks_like_path = '/' in text or os.sep in text or text.startswith('~') or bool(path.suffix)
-    if not looks_like_path:
-        try:
-            get_entry(text)
-        except KeyError as err:
-            return f'model: {err.args[0]}; or give a path to a {"/".join(MODEL_SUFFIXES)} file'
-    suffix = path.suffix.lower()
-    if suffix not in MODEL_SUFFIXES:
-        return (f'model file {text!r} has an unsupported type {suffix or "(none)"!r}; '
-                'expected .tflite, .xml (OpenVINO IR) or .onnx')
-    if not path.is_file():
-        return f'model file {text!r} does not exist' + (' (a directory)' if path.is_dir() else '')
-    weights = path.with_suffix('.bin')
-    if suffix == '.xml' and not weights.is_file():
-        return f'OpenVINO IR {text!r} needs its weights file {str(weights)!r} next to it'
     return None
 
 
@@ -329,7 +291,7 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
             return str(err)
         return None
     checks: dict[str, Callable[[Any], str | None]] = {
-        'model': _check_model,
+        'model': check_model_reference,
         'background_image': _check_background_image,
         'model_cache_dir': _check_cache_dir,
         'background_color': _wrap(name, parse_rgb),

@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,17 @@ def _mean(values: list[float]) -> float | None:
 class FrameStats:
     """Thread-safe counters (received, dropped, malformed, idle, per output...) and timings."""
 
-    def __init__(self, window: int = 300) -> None:
+    def __init__(self, outputs: Sequence[str], window: int = 300) -> None:
+        """Count frames; ``outputs`` names the node's output topics, each counted as published.
+
+        Args:
+            outputs: Output names whose rates the snapshots report.
+            window: Most timings kept between two snapshots.
+        """
         self._lock = threading.Lock()
+        self._outputs = tuple(outputs)
         self._totals: dict[str, int] = dict.fromkeys(
-            ('received', 'dropped', 'malformed', 'failed', 'idle', 'processed', *OUTPUTS), 0
+            ('received', 'dropped', 'malformed', 'failed', 'idle', 'processed', *self._outputs), 0
         )
         self._last_totals = dict(self._totals)
         self._last_time = time.monotonic()
@@ -82,7 +88,7 @@ class FrameStats:
         return StatsSnapshot(
             interval_s=interval,
             input_fps=received / interval,
-            output_fps={name: delta[name] / interval for name in OUTPUTS},
+            output_fps={name: delta[name] / interval for name in self._outputs},
             drop_rate=delta['dropped'] / received if received else 0.0,
             inference_ms=_mean(inference),
             work_ms=_mean(work),
