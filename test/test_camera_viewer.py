@@ -31,10 +31,10 @@ from selfie_seg_ros.ros.camera import (
     open_source,
     output_size,
 )
+from selfie_seg_ros.ros.image_io import ImageDecodeError
+from selfie_seg_ros.ros.image_io import decode_native as image_to_array
 from selfie_seg_ros.ros.viewer import (
-    UnsupportedEncodingError,
     full_topic,
-    image_to_array,
     parse_args,
     topic_file_name,
 )
@@ -186,12 +186,17 @@ def test_image_to_array_respects_step_and_channel_order():
     depth = rng.integers(0, 65535, (5, 7), dtype=np.uint16)
     big = _image('mono16', depth.astype('>u2'), 16, bigendian=True)
     assert np.array_equal(image_to_array(big), depth)
+    little = _image('16UC1', depth.astype('<u2'), 14)
+    assert np.array_equal(image_to_array(little), depth)
+    bgra = rng.integers(0, 256, (5, 7, 4), dtype=np.uint8)
+    assert np.array_equal(image_to_array(_image('rgba8', bgra[:, :, [2, 1, 0, 3]], 28)), bgra)
+    assert np.array_equal(image_to_array(_image('8UC1', mask, 7)), mask)
 
 
 def test_image_to_array_rejects_bad_messages():
-    with pytest.raises(UnsupportedEncodingError, match='yuv422'):
-        image_to_array(Image(height=1, width=2, encoding='yuv422', step=4, data=bytes(4)))
-    with pytest.raises(ValueError, match='needs 2 rows'):
+    with pytest.raises(ImageDecodeError, match='bayer_rggb8'):
+        image_to_array(Image(height=1, width=2, encoding='bayer_rggb8', step=2, data=bytes(2)))
+    with pytest.raises(ImageDecodeError, match='image data is truncated'):
         image_to_array(Image(height=2, width=2, encoding='mono8', step=2, data=bytes(3)))
 
 

@@ -41,7 +41,7 @@ MAIN_LAUNCH_ARGUMENTS = {
 }
 # The package's build inputs; everything else in the work tree (virtual environments, caches,
 # tests) stays out of the build copy.
-BUILD_DIRS = ('selfie_seg_ros', 'resource', 'launch', 'config')
+BUILD_DIRS = ('selfie_seg_ros', 'resource', 'launch', 'config', 'requirements')
 DOMAIN_ID = 1 + os.getpid() % 200
 
 

@@ -32,9 +32,11 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
 
 from selfie_seg_ros.engine.processing import cover_crop
 from selfie_seg_ros.ros import process
+from selfie_seg_ros.ros.image_io import encode_image
 
 NODE_NAME = 'selfie_seg_camera'
 BUILTIN_PHOTOS = ('astronaut',)
@@ -355,14 +357,8 @@ class CameraNode(Node):
         if frame is None:
             self.get_logger().warning('the source delivered no frame', throttle_duration_sec=5.0)
             return
-        image = Image()
-        image.header.stamp = self.get_clock().now().to_msg()
-        image.header.frame_id = self._frame_id
-        image.height, image.width = frame.shape[:2]
-        image.encoding = 'bgr8'
-        image.step = image.width * 3
-        # bytes, not the array: rclpy copies an ndarray element by element (~170 ms at 720p).
-        image.data = frame.tobytes()
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+        image = encode_image(frame, 'bgr8', header)
         self._info.header = image.header
         self._image_pub.publish(image)
         self._info_pub.publish(self._info)

@@ -60,6 +60,8 @@ _ENCODINGS: dict[str, _Encoding] = {
 }
 
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_ENCODINGS)
+_NATIVE_ALIASES = {'8UC1': 'mono8', '8UC3': 'bgr8'}
+"""OpenCV type names that :func:`decode_native` reads as the encodings they stand for."""
 ENCODE_CHANNELS: dict[str, int] = {'bgr8': 3, 'mono8': 1}
 """Encodings :func:`encode_image` writes, with their channel count."""
 
@@ -95,8 +97,10 @@ def _dimension(msg: Any, field: str) -> int:
     return int(value)
 
 
-def _check_image(msg: Image) -> _Checked:
+def _check_image(msg: Image, *, native: bool = False) -> _Checked:
     encoding = getattr(msg, 'encoding', None)
+    if native and isinstance(encoding, str):
+        encoding = _NATIVE_ALIASES.get(encoding, encoding)
     fmt = _ENCODINGS.get(encoding) if isinstance(encoding, str) else None
     if fmt is None:
         raise ImageDecodeError(
@@ -108,7 +112,7 @@ def _check_image(msg: Image) -> _Checked:
         raise ImageDecodeError(
             f'{encoding} needs an even width (two pixels share one U/V pair), got width {width}')
     bigendian = getattr(msg, 'is_bigendian', 0)
-    if fmt.sixteen_bit and bigendian:
+    if fmt.sixteen_bit and bigendian and not native:
         raise ImageDecodeError(
             f'big-endian 16-bit data ({encoding}, is_bigendian={bigendian}) is not supported')
     row_bytes = width * fmt.bytes_per_pixel
@@ -267,6 +271,32 @@ def decode_image(msg: Image) -> np.ndarray:
     """
     checked = _check_image(msg)
     return _ADAPTER.decode_image(msg, checked)
+
+
+def decode_native(msg: Image) -> np.ndarray:
+    """Decode a ``sensor_msgs/Image`` keeping what a BGR conversion would lose (e.g. to save it).
+
+    Checked like :func:`decode_image`. Grey stays HxW uint8 (a mask keeps its class ids), 16-bit
+    grey stays HxW uint16 (either byte order), alpha is kept (HxWx4 BGRA); other colour
+    encodings become HxWx3 BGR. ``8UC1`` and ``8UC3`` are read as ``mono8`` and ``bgr8``.
+
+    Returns:
+        A C-contiguous array that does not share memory with ``msg.data``.
+
+    Raises:
+        ImageDecodeError: as :func:`decode_image` (big-endian 16-bit data is accepted here).
+    """
+    checked = _check_image(msg, native=True)
+    pixels = checked.pixels
+    if checked.fmt.sixteen_bit:
+        order = '>' if getattr(msg, 'is_bigendian', 0) else '<'
+        samples = np.ascontiguousarray(pixels).view(f'{order}u2')[..., 0]
+        return samples.astype(np.uint16)
+    if checked.encoding in ('mono8', 'bgr8', 'bgra8'):
+        return np.array(pixels, dtype=np.uint8, order='C', copy=True)
+    if checked.encoding == 'rgba8':
+        return cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
+    return _convert(checked)
 
 
 def _compressed_codec(fmt: Any) -> str:

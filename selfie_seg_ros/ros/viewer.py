@@ -37,62 +37,10 @@ from sensor_msgs.msg import Image
 from selfie_seg_ros.engine.catalog import default_labels
 from selfie_seg_ros.engine.effects import colorize, make_palette
 from selfie_seg_ros.ros import process
+from selfie_seg_ros.ros.image_io import decode_native
 
 NODE_NAME = 'selfie_seg_viewer'
 DEFAULT_TOPICS = ('mask', 'overlay', 'blurred')
-
-# encoding -> (numpy dtype, channels, conversion to BGR or None)
-_ENCODINGS: dict[str, tuple[str, int, int | None]] = {
-    'mono8': ('u1', 1, None),
-    '8UC1': ('u1', 1, None),
-    'mono16': ('u2', 1, None),
-    '16UC1': ('u2', 1, None),
-    'bgr8': ('u1', 3, None),
-    '8UC3': ('u1', 3, None),
-    'rgb8': ('u1', 3, cv2.COLOR_RGB2BGR),
-    'bgra8': ('u1', 4, None),
-    'rgba8': ('u1', 4, cv2.COLOR_RGBA2BGRA),
-}
-
-
-class UnsupportedEncodingError(ValueError):
-    """The Image encoding cannot be saved as PNG by this viewer."""
-
-
-def image_to_array(msg: Image) -> np.ndarray:
-    """Turn a raw ``sensor_msgs/Image`` into an array that ``cv2.imwrite`` saves as it looks.
-
-    Rows are read with the message's ``step``, so padded rows are handled.
-
-    Args:
-        msg: A mono8/mono16/bgr8/rgb8/bgra8/rgba8 image.
-
-    Returns:
-        HxW (mono) or HxWxC (BGR/BGRA) array.
-
-    Raises:
-        UnsupportedEncodingError: for other encodings.
-        ValueError: when the data is shorter than ``height * step``.
-    """
-    try:
-        kind, channels, conversion = _ENCODINGS[msg.encoding]
-    except KeyError:
-        known = ', '.join(_ENCODINGS)
-        raise UnsupportedEncodingError(
-            f'cannot save encoding {msg.encoding!r} (supported: {known})') from None
-    dtype = np.dtype(kind).newbyteorder('>' if msg.is_bigendian else '<')
-    row_bytes = msg.width * channels * dtype.itemsize
-    if msg.step < row_bytes or len(msg.data) < msg.height * msg.step:
-        raise ValueError(
-            f'{msg.width}x{msg.height} {msg.encoding} needs {msg.height} rows of at least '
-            f'{row_bytes} bytes; got step {msg.step} and {len(msg.data)} bytes')
-    rows = np.frombuffer(msg.data, np.uint8, count=msg.height * msg.step)
-    rows = rows.reshape(msg.height, msg.step)[:, :row_bytes]
-    pixels = np.ascontiguousarray(rows).view(dtype).astype(dtype.newbyteorder('='), copy=False)
-    shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
-    array = pixels.reshape(shape)
-    return cv2.cvtColor(array, conversion) if conversion is not None else array
-
 
 def save_png(path: Path, array: np.ndarray) -> None:
     """Write ``array`` as PNG atomically, so a reader never sees half a file."""
@@ -202,7 +150,7 @@ class Viewer(Node):
             if stats.latest is None or stats.saved_count == stats.count:
                 continue
             try:
-                array = image_to_array(stats.latest)
+                array = decode_native(stats.latest)
                 save_png(self._out_dir / stats.file_name, array)
                 if is_class_mask(stats.name, stats.latest.encoding):
                     color_name = topic_file_name(f'{stats.name}_color')
