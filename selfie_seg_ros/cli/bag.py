@@ -29,6 +29,7 @@ from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, compress_ima
 from selfie_seg_ros.engine.effects import (
     ANONYMISING_EFFECTS,
     EffectOptions,
+    Scratch,
     apply_background_effect,
     colorize,
     make_palette,
@@ -340,6 +341,7 @@ def run_bag_job(
                     added[name] = writer.add_connection(
                         f'{job.prefix.rstrip("/")}/{name}', IMAGE_TYPE, typestore=latest)
             bar = tqdm(total=frame_total, unit='frame', disable=not progress)
+            scratch = Scratch()  # effect buffers reused from frame to frame
             try:
                 for connection, timestamp, raw in reader.messages():
                     report.messages += 1
@@ -363,7 +365,8 @@ def run_bag_job(
                     result = segmenter.segment(image, foreground=wants_soft)
                     report.inference_ms += result.inference_ms
                     if job.anonymise:
-                        hidden = apply_background_effect(image, result.foreground, effects)
+                        hidden = apply_background_effect(
+                            image, result.foreground, effects, scratch=scratch)
                         if compressed:
                             codec = 'png' if 'png' in str(msg.format).lower() else 'jpeg'
                             data = messages.compressed(hidden, codec, job.jpeg_quality, header)
@@ -371,8 +374,8 @@ def run_bag_job(
                             data = messages.image(hidden, 'bgr8', header)
                         writer.write(target, timestamp, data)
                     else:
-                        for name, array, encoding in _outputs(
-                                added, image, result, palette, effects, job.overlay_alpha):
+                        for name, array, encoding in _outputs(added, image, result, palette,
+                                                              effects, job.overlay_alpha, scratch):
                             writer.write(added[name], timestamp,
                                          messages.image(array, encoding, header))
                     report.frames += 1
@@ -392,16 +395,20 @@ def _outputs(
     palette: np.ndarray,
     effects: EffectOptions,
     alpha: float,
+    scratch: Scratch,
 ) -> Iterator[tuple[str, np.ndarray, str]]:
     """(name, array, encoding) of each wanted output, computed only when wanted."""
-    colored = colorize(result.mask, palette) if {'mask_color', 'overlay'} & wanted.keys() else None
+    colored = (colorize(result.mask, palette, scratch=scratch)
+               if {'mask_color', 'overlay'} & wanted.keys() else None)
     if 'mask' in wanted:
         yield 'mask', result.mask, 'mono8'
     if 'mask_color' in wanted:
         yield 'mask_color', colored, 'bgr8'
     if 'overlay' in wanted:
-        yield 'overlay', overlay(image, result.mask, palette, alpha, colored=colored), 'bgr8'
+        yield 'overlay', overlay(image, result.mask, palette, alpha, colored=colored,
+                                 scratch=scratch), 'bgr8'
     if 'blurred' in wanted:
-        yield 'blurred', apply_background_effect(image, result.foreground, effects), 'bgr8'
+        yield 'blurred', apply_background_effect(
+            image, result.foreground, effects, scratch=scratch), 'bgr8'
     if 'confidence' in wanted:
         yield 'confidence', result.foreground, '32FC1'
