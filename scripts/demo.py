@@ -4,7 +4,9 @@
 1. Fetch the default model (the multiclass selfie segmenter). Where it cannot be downloaded, say so
    loudly and fall back to the general selfie model from the mediapipe wheel on PyPI.
 2. ``selfie-seg image`` on the astronaut photo: mask.png, overlay.png, blurred.png.
-3. ROS 2: selfie_seg_camera (the photo, gently moving, 1280x720 at 30 Hz) -> selfie_seg_node ->
+3. ``selfie-seg bag --anonymise`` on a short recording of the photo (a rosbag2 written here):
+   the same bag with the person blurred; its first frame is saved as anonymised.png.
+4. ROS 2: selfie_seg_camera (the photo, gently moving, 1280x720 at 30 Hz) -> selfie_seg_node ->
    selfie_seg_viewer, which saves the latest frame of each output and prints output fps.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from selfie_seg_ros import cli
 from selfie_seg_ros.engine.catalog import DEFAULT_MODEL, FALLBACK_MODEL
@@ -58,6 +62,53 @@ def run_image(photo: Path, out: Path, model: str, cache_dir: Path) -> None:
                      '--cache-dir', str(cache_dir)])
     if code:
         sys.exit(code)
+
+
+def record_bag(photo: Path, bag: Path, frames: int = 15) -> None:
+    """A short 640x480 rgb8 recording of the photo on /camera/image_raw at 15 Hz (mcap)."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    store = get_typestore(Stores.LATEST)
+    types = store.types
+    image = cv2.resize(cv2.imread(str(photo)), (480, 480))
+    frame = cv2.copyMakeBorder(image, 0, 0, 80, 80, cv2.BORDER_REPLICATE)[..., ::-1]
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        connection = writer.add_connection('/camera/image_raw', 'sensor_msgs/msg/Image',
+                                           typestore=store)
+        for index in range(frames):
+            stamp = 1_700_000_000 * 10**9 + index * 66_666_666
+            header = types['std_msgs/msg/Header'](
+                stamp=types['builtin_interfaces/msg/Time'](sec=stamp // 10**9,
+                                                           nanosec=stamp % 10**9),
+                frame_id='camera')
+            msg = types['sensor_msgs/msg/Image'](
+                header=header, height=480, width=640, encoding='rgb8', is_bigendian=0,
+                step=640 * 3, data=np.ascontiguousarray(np.roll(frame, index * 4, 1)).reshape(-1))
+            writer.write(connection, stamp, store.serialize_cdr(msg, 'sensor_msgs/msg/Image'))
+
+
+def run_bag(photo: Path, out: Path, model: str, cache_dir: Path) -> None:
+    """Step 3: anonymise a recorded bag; save its first frame."""
+    from rosbags.highlevel import AnyReader
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    recorded, anonymised = out / 'recorded', out / 'anonymised'
+    record_bag(photo, recorded)
+    print(f'== selfie-seg bag {recorded} {anonymised} --topic /camera/image_raw --anonymise',
+          flush=True)
+    code = cli.main(['bag', str(recorded), str(anonymised), '--topic', '/camera/image_raw',
+                     '--anonymise', '--model', model, '--cache-dir', str(cache_dir),
+                     '--no-progress'])
+    if code:
+        sys.exit(code)
+    with AnyReader([anonymised]) as reader:
+        connection, _, raw = next(reader.messages())
+        msg = reader.deserialize(raw, connection.msgtype)
+    frame = np.asarray(msg.data).reshape(msg.height, msg.width, 3)
+    cv2.imwrite(str(out / 'anonymised.png'), frame)
+    print(f'wrote {out / "anonymised.png"} (first frame of the anonymised bag)')
 
 
 def run_ros(out: Path, model: str, cache_dir: Path, seconds: float) -> int:
@@ -107,9 +158,11 @@ def main() -> int:
     cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     model = choose_model(cache_dir)
     run_image(photo, args.out / 'image', model, cache_dir)
+    run_bag(photo, args.out / 'bag', model, cache_dir)
     code = run_ros(args.out / 'ros', model, cache_dir, args.seconds)
-    print(f'\nDemo outputs: {args.out.resolve()}/image (CLI) and {args.out.resolve()}/ros (ROS '
-          'topics ~/mask, ~/overlay, ~/blurred)')
+    print(f'\nDemo outputs: {args.out.resolve()}/image (CLI), {args.out.resolve()}/bag '
+          f'(anonymised recording) and {args.out.resolve()}/ros (ROS topics ~/mask, ~/overlay, '
+          '~/blurred)')
     return code
 
 

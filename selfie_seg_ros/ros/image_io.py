@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import array as pyarray
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -31,6 +32,8 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
+
+from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, Codec, compress_image
 
 
 class ImageDecodeError(ValueError):
@@ -414,6 +417,51 @@ def encode_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     data.frombytes(np.ascontiguousarray(array))
     msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0,
                 step=width * channels, **_KEEP_ARRAY)
+    msg.header = header
+    msg.data = data
+    return msg
+
+
+def encode_compressed(
+    array: np.ndarray, codec: Codec, header: Header, *, quality: int = DEFAULT_JPEG_QUALITY
+) -> CompressedImage:
+    """Build a ``sensor_msgs/CompressedImage`` as image_transport's compressed plugin would.
+
+    Args:
+        array: HxWx3 uint8 BGR (``format`` ``'bgr8; <codec> compressed bgr8'``) or HxW uint8
+            grey / class ids (``'mono8; <codec> compressed '``).
+        codec: ``'jpeg'`` (lossy, quality) or ``'png'`` (lossless: class ids survive).
+        header: Put on the message as is (stamp and frame_id of the input).
+        quality: JPEG quality 1..100.
+
+    Returns:
+        The message.
+
+    Raises:
+        ValueError: on an unsupported array, codec or quality.
+    """
+    fmt, data = compress_image(array, codec, quality=quality)
+    msg = CompressedImage(format=fmt, **_KEEP_ARRAY)
+    msg.header = header
+    msg.data = pyarray.array('B', data.tobytes())
+    return msg
+
+
+def encode_probability(array: np.ndarray, header: Header) -> Image:
+    """Build a ``32FC1`` ``sensor_msgs/Image`` from an HxW float32 array (e.g. values in [0, 1]).
+
+    Raises:
+        ValueError: on anything but a non-empty HxW float32 array.
+    """
+    if not isinstance(array, np.ndarray) or array.dtype != np.float32 or array.ndim != 2:
+        raise ValueError(f'32FC1 needs an HxW float32 array, got {getattr(array, "shape", array)}')
+    height, width = array.shape
+    if height == 0 or width == 0:
+        raise ValueError(f'cannot encode an empty image (shape {array.shape})')
+    data = pyarray.array('B')
+    data.frombytes(np.ascontiguousarray(array).view(np.uint8))
+    msg = Image(height=height, width=width, encoding='32FC1',
+                is_bigendian=int(sys.byteorder == 'big'), step=width * 4, **_KEEP_ARRAY)
     msg.header = header
     msg.data = data
     return msg
