@@ -134,6 +134,9 @@ def bench_bag(segmenter: Segmenter, frames: int) -> None:
         cases = {
             'add mask,overlay,blurred': (BagJob(source, Path(tmp) / 'out1', '/camera/image_raw'),
                                          EffectOptions()),
+            'add ... --compressed-outputs': (BagJob(
+                source, Path(tmp) / 'out3', '/camera/image_raw', compressed_outputs=True),
+                EffectOptions()),
             'anonymise blur_people': (BagJob(source, Path(tmp) / 'out2', '/camera/image_raw',
                                              anonymise=True), EffectOptions(effect='blur_people')),
         }

@@ -146,6 +146,27 @@ def test_bag_gets_output_topics_stamped_like_their_inputs(run, tmp_path, storage
     np.testing.assert_array_equal(soft >= 0.5, mask == 1)
 
 
+def test_compressed_outputs_use_image_transport_topics_and_formats(run, tmp_path):
+    source = write_bag(tmp_path / 'in', 'mcap', compressed=False)
+    target = tmp_path / 'out'
+    code, _, err = run(str(source), str(target), '--topic', TOPIC, '--compressed-outputs',
+                       '--outputs', 'mask,overlay,confidence')
+    assert code == 0, err
+    result = read_bag(target)
+    assert set(result) == {TOPIC, '/chatter', '/selfie_seg/mask/compressed',
+                           '/selfie_seg/overlay/compressed', '/selfie_seg/confidence'}
+    masks = result['/selfie_seg/mask/compressed']
+    overlays = result['/selfie_seg/overlay/compressed']
+    assert len(masks) == len(overlays) == FRAMES
+    assert {m.format for _, m in masks} == {'mono8; png compressed '}
+    assert {m.format for _, m in overlays} == {'bgr8; jpeg compressed bgr8'}
+    _, first = masks[0]
+    mask = cv2.imdecode(np.asarray(first.data), cv2.IMREAD_UNCHANGED)
+    soft = np.asarray(result['/selfie_seg/confidence'][0][1].data).view(np.float32)
+    np.testing.assert_array_equal(mask == 1, soft.reshape(256, 256) >= 0.5)
+    assert cv2.imdecode(np.asarray(overlays[0][1].data), cv2.IMREAD_COLOR).shape == (256, 256, 3)
+
+
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
 @pytest.mark.parametrize('compressed', [False, True], ids=['raw', 'compressed'])
 def test_anonymised_bag_replaces_images_and_drops_undecodable_ones(run, tmp_path, storage,

@@ -245,6 +245,10 @@ def _add_bag_parser(commands: argparse._SubParsersAction) -> None:
         f'(default: {",".join(DEFAULT_BAG_OUTPUTS)})')
     bag.add_argument('--prefix', default='/selfie_seg',
                      help='namespace of the added topics (default: /selfie_seg)')
+    bag.add_argument(
+        '--compressed-outputs', action='store_true',
+        help='write the added topics as <topic>/compressed (PNG mask, JPEG pictures): a '
+        'fraction of the size')
     bag.add_argument('--storage', choices=STORAGES, default=None,
                      help="output storage (default: the input bag's)")
     bag.add_argument('--jpeg-quality', type=int, default=DEFAULT_JPEG_QUALITY,
@@ -464,7 +468,8 @@ def run_bag(args: argparse.Namespace) -> int:
     job = BagJob(
         source=args.source, target=args.target, topic=args.topic, anonymise=args.anonymise,
         outputs=tuple(_split(args.outputs)), prefix=args.prefix, storage=args.storage,
-        jpeg_quality=args.jpeg_quality, overlay_alpha=args.overlay_alpha)
+        jpeg_quality=args.jpeg_quality, overlay_alpha=args.overlay_alpha,
+        compressed_outputs=args.compressed_outputs)
     segmenter = open_segmenter(args, smoothing=args.smoothing)
     try:
         with segmenter:

@@ -79,6 +79,9 @@ class BagJob:
         storage: 'mcap', 'sqlite3', or None for the source bag's own storage.
         jpeg_quality: JPEG quality of re-encoded compressed images.
         overlay_alpha: Opacity of the class colours in the overlay.
+        compressed_outputs: Write the added picture topics as ``<prefix>/<name>/compressed``
+            (``sensor_msgs/CompressedImage``: PNG for the mask, JPEG for the rest; confidence
+            stays a 32FC1 Image): a fraction of the disk space and write time.
     """
 
     source: Path
@@ -90,6 +93,7 @@ class BagJob:
     storage: str | None = None
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     overlay_alpha: float = 0.5
+    compressed_outputs: bool = False
 
 
 @dataclass
@@ -338,8 +342,10 @@ def run_bag_job(
             added: dict[str, Any] = {}
             if not job.anonymise:
                 for name in job.outputs:
-                    added[name] = writer.add_connection(
-                        f'{job.prefix.rstrip("/")}/{name}', IMAGE_TYPE, typestore=latest)
+                    topic, msgtype = f'{job.prefix.rstrip("/")}/{name}', IMAGE_TYPE
+                    if job.compressed_outputs and name != 'confidence':
+                        topic, msgtype = f'{topic}/compressed', COMPRESSED_TYPE
+                    added[name] = writer.add_connection(topic, msgtype, typestore=latest)
             bar = tqdm(total=frame_total, unit='frame', disable=not progress)
             scratch = Scratch()  # effect buffers reused from frame to frame
             try:
@@ -376,8 +382,12 @@ def run_bag_job(
                     else:
                         for name, array, encoding in _outputs(added, image, result, palette,
                                                               effects, job.overlay_alpha, scratch):
-                            writer.write(added[name], timestamp,
-                                         messages.image(array, encoding, header))
+                            if added[name].msgtype == COMPRESSED_TYPE:
+                                codec = 'png' if name == 'mask' else 'jpeg'
+                                data = messages.compressed(array, codec, job.jpeg_quality, header)
+                            else:
+                                data = messages.image(array, encoding, header)
+                            writer.write(added[name], timestamp, data)
                     report.frames += 1
                     bar.update(1)
                     if on_frame is not None:
