@@ -35,6 +35,7 @@ TABLE = {
     'background_color': ('integer_array', (0, 177, 64), False),
     'background_image': ('string', '', False),
     'overlay_alpha': ('double', 0.5, False),
+    'jpeg_quality': ('integer', 90, False),
     'foreground_classes': ('string_array', (), False),
     'threshold': ('double', 0.5, False),
     'resize_mode': ('string', 'auto', False),
@@ -50,6 +51,7 @@ TABLE = {
 RANGES = {
     'blur_strength': (1, 301), 'overlay_alpha': (0.0, 1.0), 'threshold': (0.0, 1.0),
     'smoothing': (0.0, 0.95), 'max_latency_ms': (1.0, 10000.0), 'max_drop_rate': (0.0, 1.0),
+    'jpeg_quality': (1, 100),
 }
 LABELS = MULTICLASS_LABELS
 
@@ -61,7 +63,8 @@ def test_specs_match_the_parameter_table():
         assert spec.range == RANGES.get(spec.name), spec.name
         assert spec.description.strip(), spec.name
         assert validate(spec.name, spec.default) is None, spec.name
-    assert get_spec('effect').choices == ('blur', 'replace', 'none')
+    assert get_spec('effect').choices == ('blur', 'replace', 'none', 'blur_people',
+                                          'pixelate_people')
     with pytest.raises(KeyError, match="unknown parameter 'efect'; known: model, model_labels"):
         get_spec('efect')
 
@@ -76,8 +79,10 @@ def test_specs_match_the_parameter_table():
     ('max_latency_ms', [1.0, 100.0, 10000.0], [0.5, 10001.0],
      r'max_latency_ms must be in 1\.0\.\.10000\.0'),
     ('max_drop_rate', [0.0, 1.0], [1.5, -0.5], r'max_drop_rate must be in 0\.0\.\.1\.0'),
-    ('effect', ['blur', 'replace', 'none'], ['sepia', 'Blur', ''],
-     r'effect must be one of blur, replace, none; got'),
+    ('effect', ['blur', 'replace', 'none', 'blur_people', 'pixelate_people'],
+     ['sepia', 'Blur', '', 'blur-people'],
+     r'effect must be one of blur, replace, none, blur_people, pixelate_people; got'),
+    ('jpeg_quality', [1, 90, 100], [0, 101, 2.5], r'jpeg_quality must be'),
     ('resize_mode', ['auto', 'letterbox', 'stretch'], ['crop', 'AUTO'],
      r'resize_mode must be one of auto, letterbox, stretch'),
     ('performance_hint', ['LATENCY', 'THROUGHPUT'], ['latency', 'CUMULATIVE_THROUGHPUT'],
@@ -288,7 +293,8 @@ def test_descriptors_carry_description_read_only_ranges_and_choices():
     smoothing = descriptor(get_spec('smoothing'))
     fp = smoothing.floating_point_range[0]
     assert (fp.from_value, fp.to_value) == (0.0, 0.95)
-    assert descriptor(get_spec('effect')).additional_constraints == 'One of: blur, replace, none.'
+    assert descriptor(get_spec('effect')).additional_constraints == (
+        'One of: blur, replace, none, blur_people, pixelate_people.')
     assert '0..255' in descriptor(get_spec('background_color')).additional_constraints
     assert 'selfie_segmentation' in descriptor(get_spec('model')).additional_constraints
     assert not descriptor(get_spec('effect')).integer_range
@@ -390,7 +396,8 @@ def test_on_set_callback_with_validate_rejects_with_the_reason(make_node):
 
     node.add_on_set_parameters_callback(on_set)
     result = node.set_parameters([Parameter('effect', value='sepia')])[0]
-    assert result.reason == "effect must be one of blur, replace, none; got 'sepia'"
+    assert result.reason == ('effect must be one of blur, replace, none, blur_people, '
+                             "pixelate_people; got 'sepia'")
     result = node.set_parameters([Parameter('device', value='GPU')])[0]
     assert result.reason == "device 'GPU' is not available; available devices: CPU"
     result = node.set_parameters([Parameter('foreground_classes', value=['hat'])])[0]

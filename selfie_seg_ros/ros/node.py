@@ -50,12 +50,17 @@ from selfie_seg_ros.ros.image_io import (
     ImageDecodeError,
     decode_compressed,
     decode_image,
+    encode_compressed,
     encode_image,
+    encode_probability,
 )
 from selfie_seg_ros.ros.stats import FrameStats
 
 OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
-"""The node's output images, published on ``~/<name>``."""
+"""The node's output pictures, published raw on ``~/<name>``."""
+COMPRESSED_OUTPUTS = tuple(f'{name}/compressed' for name in OUTPUTS)
+ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence')
+"""Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
 RELOAD_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
@@ -81,12 +86,13 @@ class SelfieSegNode(LifecycleNode):
         super().__init__('selfie_seg', **kwargs)
         params.declare_all(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self._stats = FrameStats(OUTPUTS)
+        self._stats = FrameStats(ALL_OUTPUTS)
         self._scratch = Scratch()  # the worker's effect buffers, reused from frame to frame
         self._segmenter: Segmenter | None = None
         self._effects: EffectOptions | None = None
         self._palette: Any = None
         self._alpha = float(self._param('overlay_alpha'))
+        self._jpeg_quality = int(self._param('jpeg_quality'))
         self._compressed = bool(self._param('compressed_input'))
         self.configure_error = ''
         """Why the last ``configure`` failed ('' when it did not)."""
@@ -131,11 +137,13 @@ class SelfieSegNode(LifecycleNode):
             return FAILURE
         self.configure_error = ''
         self._alpha = float(self._param('overlay_alpha'))
+        self._jpeg_quality = int(self._param('jpeg_quality'))
         overrides = QoSOverridingOptions.with_default_policies()
         self._outputs = {
             name: self.create_lifecycle_publisher(
-                Image, f'~/{name}', OUTPUT_QOS, qos_overriding_options=overrides)
-            for name in OUTPUTS
+                CompressedImage if name.endswith('/compressed') else Image, f'~/{name}',
+                OUTPUT_QOS, qos_overriding_options=overrides)
+            for name in ALL_OUTPUTS
         }
         self._info_pub = self.create_lifecycle_publisher(CameraInfo, '~/camera_info', OUTPUT_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -313,6 +321,8 @@ class SelfieSegNode(LifecycleNode):
                 self._effects = self._effect_options(**values)
             if 'overlay_alpha' in values:
                 self._alpha = float(values['overlay_alpha'])
+            if 'jpeg_quality' in values:
+                self._jpeg_quality = int(values['jpeg_quality'])
         except Exception as error:  # reject with the engine's reason; nothing half-applied
             return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
@@ -387,29 +397,39 @@ class SelfieSegNode(LifecycleNode):
             return
         started = time.perf_counter()
         image = decode_compressed(msg) if self._compressed else decode_image(msg)
-        segmenter, effects, alpha, palette = (
-            self._segmenter, self._effects, self._alpha, self._palette)
+        segmenter, effects, alpha, palette, quality = (
+            self._segmenter, self._effects, self._alpha, self._palette, self._jpeg_quality)
         if segmenter is None or effects is None:
             return
-        result = segmenter.segment(image, foreground='blurred' in wanted)
+        # 'overlay' and 'overlay/compressed' share one picture, made once.
+        pictures = {name.partition('/')[0] for name in wanted}
+        result = segmenter.segment(image, foreground=bool(pictures & {'blurred', 'confidence'}))
         header = msg.header
         colored = None
-        if wanted & {'mask_color', 'overlay'}:
+        if pictures & {'mask_color', 'overlay'}:
             colored = colorize(result.mask, palette, scratch=self._scratch)
-        frames = {
-            'mask': lambda: encode_image(result.mask, 'mono8', header),
-            'mask_color': lambda: encode_image(colored, 'bgr8', header),
-            'overlay': lambda: encode_image(
-                overlay(image, result.mask, palette, alpha, colored=colored,
-                        scratch=self._scratch), 'bgr8', header),
-            'blurred': lambda: encode_image(
-                apply_background_effect(image, result.foreground, effects,
-                                        scratch=self._scratch), 'bgr8', header),
+        makers = {
+            'mask': lambda: result.mask,
+            'mask_color': lambda: colored,
+            'overlay': lambda: overlay(image, result.mask, palette, alpha, colored=colored,
+                                       scratch=self._scratch),
+            'blurred': lambda: apply_background_effect(image, result.foreground, effects,
+                                                       scratch=self._scratch),
         }
-        for name in OUTPUTS:
-            if name in wanted:
-                self._outputs[name].publish(frames[name]())
-                self._stats.count(name)
+        made = {name: makers[name]() for name in OUTPUTS if name in pictures}
+        for name in ALL_OUTPUTS:
+            if name not in wanted:
+                continue
+            picture, _, compressed = name.partition('/')
+            if name == 'confidence':
+                out: Image | CompressedImage = encode_probability(result.foreground, header)
+            elif compressed:
+                codec = 'png' if picture == 'mask' else 'jpeg'
+                out = encode_compressed(made[picture], codec, header, quality=quality)
+            else:
+                out = encode_image(made[picture], 'mono8' if picture == 'mask' else 'bgr8', header)
+            self._outputs[name].publish(out)
+            self._stats.count(name)
         info = self._camera_info
         if info is not None and self._info_pub.get_subscription_count() > 0:
             info_out = CameraInfo()

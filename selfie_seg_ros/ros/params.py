@@ -23,8 +23,13 @@ from selfie_seg_ros.engine.catalog import (
     check_model_reference,
     resolve_classes,
 )
+from selfie_seg_ros.engine.compression import (
+    DEFAULT_JPEG_QUALITY,
+    MAX_JPEG_QUALITY,
+    MIN_JPEG_QUALITY,
+)
 from selfie_seg_ros.engine.devices import DEVICE_FORMS, device_names, valid_device
-from selfie_seg_ros.engine.effects import parse_rgb
+from selfie_seg_ros.engine.effects import EFFECTS, MIN_ANONYMISING_STRENGTH, parse_rgb
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
@@ -34,7 +39,6 @@ if TYPE_CHECKING:
 ParamKind = Literal['bool', 'integer', 'double', 'string', 'integer_array', 'string_array']
 ParamValue = bool | int | float | str | tuple[int, ...] | tuple[str, ...]
 
-EFFECTS = ('blur', 'replace', 'none')
 RESIZE_MODES = ('auto', 'letterbox', 'stretch')
 PERFORMANCE_HINTS = ('LATENCY', 'THROUGHPUT')
 PRECISIONS = ('auto', 'f32', 'f16', 'bf16')
@@ -93,11 +97,14 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         'effect', 'string', 'blur',
         'Effect on the output image: blur the background, replace it (background_color or '
-        'background_image), or none.',
+        'background_image), or none; blur_people / pixelate_people hide the people instead '
+        '(anonymising).',
         choices=EFFECTS),
     ParamSpec(
         'blur_strength', 'integer', 55,
-        'Background blur: kernel size in pixels of the equivalent full-resolution Gaussian.',
+        'Blur: kernel size in pixels of the equivalent full-resolution Gaussian; tile size in '
+        f'pixels for pixelate_people. Anonymising effects need at least '
+        f'{MIN_ANONYMISING_STRENGTH}.',
         range=(1, 301)),
     ParamSpec(
         'background_color', 'integer_array', (0, 177, 64),
@@ -111,6 +118,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         'overlay_alpha', 'double', 0.5,
         'Opacity of the class colours in the overlay image (0 = input only, 1 = colours only).',
         range=(0.0, 1.0)),
+    ParamSpec(
+        'jpeg_quality', 'integer', DEFAULT_JPEG_QUALITY,
+        'JPEG quality of the ~/overlay, ~/blurred and ~/mask_color /compressed topics '
+        '(~/mask/compressed is lossless PNG).',
+        range=(MIN_JPEG_QUALITY, MAX_JPEG_QUALITY)),
     ParamSpec(
         'foreground_classes', 'string_array', (),
         'Classes kept as foreground, by name or id, e.g. [hair, face-skin] or ["1"]; empty = '
