@@ -157,3 +157,26 @@ def test_unwatched_outputs_are_not_computed(running, astronaut):
         for name in dropped:
             peer.subscribe(name, Image if name in ('mask', 'confidence') else CompressedImage)
         peer.wait_for_node()
+
+
+def test_anonymising_effect_hides_the_face_live(running, astronaut):
+    _, peer = running
+    (result,) = peer.set_parameters(effect='pixelate_people')
+    assert result.successful, result.reason
+    try:
+        (result,) = peer.set_parameters(blur_strength=3)
+        assert not result.successful and 'too weak to anonymise' in result.reason
+        (result,) = peer.set_parameters(blur_strength=31)
+        assert result.successful, result.reason
+        peer.subscribe('blurred')
+        peer.wait_for_node()
+        got = publish_until(peer, astronaut, ['blurred'], count=2)
+        hidden = image_array(next(iter(got['blurred'].values())))
+        face = (slice(80, 150), slice(190, 260))
+        assert np.all(hidden[face] == astronaut[face], axis=-1).mean() < 0.01
+        np.testing.assert_array_equal(hidden[:60, 420:], astronaut[:60, 420:])  # background
+    finally:
+        if 'blurred' in peer._subscriptions:
+            peer.unsubscribe('blurred')
+        peer.set_parameters(effect='blur')
+        peer.set_parameters(blur_strength=55)
