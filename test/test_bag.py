@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -56,15 +60,16 @@ def compressed_msg(image: np.ndarray, index: int):
         header=header(index), format='bgr8; jpeg compressed bgr8', data=data)
 
 
-def write_bag(path: Path, storage: str, compressed: bool, broken: int | None = None) -> Path:
-    """A bag with FRAMES images on TOPIC and a String on /chatter between frames."""
+def write_bag(path: Path, storage: str, compressed: bool, broken: int | None = None,
+              frames: int = FRAMES) -> Path:
+    """A bag with ``frames`` images on TOPIC and a String on /chatter between frames."""
     msgtype = 'sensor_msgs/msg/CompressedImage' if compressed else 'sensor_msgs/msg/Image'
     plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
     string = TYPESTORE.types['std_msgs/msg/String']
     with Writer(path, version=9, storage_plugin=plugin) as writer:
         images = writer.add_connection(TOPIC, msgtype, typestore=TYPESTORE)
         chatter = writer.add_connection('/chatter', 'std_msgs/msg/String', typestore=TYPESTORE)
-        for index in range(FRAMES):
+        for index in range(frames):
             stamp = START_NS + index * PERIOD_NS
             msg = compressed_msg(astronaut(index), index) if compressed else raw_msg(
                 astronaut(index), index)
@@ -211,6 +216,29 @@ def test_interrupted_run_leaves_no_output(tmp_path, model_cache_dir):
         run_bag_job(BagJob(source, target, TOPIC), segmenter, EffectOptions(), progress=False,
                     on_frame=interrupt)
     assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
+    assert digest(source) == before
+
+
+def test_ctrl_c_on_the_command_line_leaves_no_output(tmp_path, model_cache_dir):
+    """SIGINT to a running ``selfie-seg bag``: exit 130, no output, no staging directory."""
+    source = write_bag(tmp_path / 'in', 'mcap', compressed=True, frames=400)
+    before = digest(source)
+    target = tmp_path / 'out'
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name('selfie-seg')), 'bag', str(source), str(target),
+         '--topic', TOPIC, '--model', 'selfie_segmentation', '--cache-dir', str(model_cache_dir),
+         '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob('.out.partial-*')) and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the frame loop
+    assert process.poll() is None, 'finished before it could be interrupted'
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert 'interrupted' in err and 'Traceback' not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
     assert digest(source) == before
 
