@@ -78,7 +78,8 @@ def generate_launch_description() -> LaunchDescription:
                         "Overrides params_file when given; '' keeps its value."),
         DeclareLaunchArgument(
             'effect', default_value=NOT_GIVEN,
-            description='Background effect of the output image: blur, replace or none. '
+            description='Effect of the output image: blur, replace or none (background), '
+                        'blur_people or pixelate_people (anonymising). '
                         "Overrides params_file when given; '' keeps its value."),
         DeclareLaunchArgument(
             'model', default_value=NOT_GIVEN,
