@@ -32,10 +32,10 @@ from selfie_seg_ros.engine.effects import (
     EffectOptions,
     apply_background_effect,
     colorize,
-    fit_background,
     make_palette,
     overlay,
 )
+from selfie_seg_ros.engine.processing import cover_crop
 from selfie_seg_ros.ros.image_io import (
     encode_compressed,
     encode_image,
@@ -47,7 +47,7 @@ SIZES = {'720p': (1280, 720), '1080p': (1920, 1080)}
 
 def camera_frame(width: int, height: int) -> np.ndarray:
     """The astronaut covering the frame, plus Gaussian sensor noise (sigma 3)."""
-    image = fit_background(photo('astronaut'), height, width).astype(np.float32)
+    image = cover_crop(photo('astronaut'), height, width).astype(np.float32)
     image += np.random.default_rng(0).normal(0.0, 3.0, image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
 
