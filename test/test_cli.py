@@ -39,7 +39,7 @@ def run(model_cache_dir, capsys):
 
 
 def test_help_everywhere():
-    for command in ([], ['image'], ['video'], ['models'], ['fetch']):
+    for command in ([], ['image'], ['video'], ['bag'], ['models'], ['fetch']):
         result = subprocess.run([sys.executable, '-m', 'selfie_seg_ros.cli', *command, '--help'],
                                 capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stderr
