@@ -14,36 +14,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import openvino as ov
+from common import CACHE_DIR, summarize, time_interleaved
 
 from selfie_seg_ros import Segmenter
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def timed(function: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds per call, after a warm-up."""
-    for _ in range(20):
-        function()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1e3)
-    return samples
 
 
 def main() -> None:
     """Run the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=500)
-    parser.add_argument('--cache-dir', type=Path, default=REPO / '.cache')
+    parser.add_argument('--cache-dir', type=Path, default=CACHE_DIR)
     args = parser.parse_args()
 
     from skimage import data
@@ -67,16 +52,13 @@ def main() -> None:
         return segmenter.infer_raw(frame)
 
     difference = np.abs(numpy_path().reshape(-1) - folded_path().reshape(-1)).max()
-    results = {}
-    for _ in range(2):  # alternate to spread machine noise over both
-        for name, function in (('folded (PrePostProcessor)', folded_path),
-                               ('numpy + cv2 preprocessing', numpy_path)):
-            results.setdefault(name, []).extend(timed(function, args.runs // 2))
+    # Interleaved rounds spread machine noise over both.
+    results = time_interleaved({'folded (PrePostProcessor)': folded_path,
+                                'numpy + cv2 preprocessing': numpy_path}, args.runs, warmup=20)
     print(f'max |output difference| between the two: {difference:.2e}')
     for name, samples in results.items():
-        samples.sort()
-        print(f'{name:28} median {statistics.median(samples):6.3f} ms   '
-              f'p90 {samples[int(0.9 * len(samples))]:6.3f} ms')
+        summary = summarize(samples)
+        print(f'{name:28} median {summary["median_ms"]:6.3f} ms   p90 {summary["p90_ms"]:6.3f} ms')
     folded = statistics.median(results['folded (PrePostProcessor)'])
     numpy_ms = statistics.median(results['numpy + cv2 preprocessing'])
     print(f'numpy / folded = {numpy_ms / folded:.2f}x')
