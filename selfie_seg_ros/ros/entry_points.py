@@ -11,9 +11,14 @@ from __future__ import annotations
 import importlib
 import signal
 import sys
+import threading
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_REQUESTED = threading.Event()
+"""Set by the first stop signal. The exception a handler raises can be lost: raised while the
+interpreter runs a callback (e.g. an import lock's weakref callback), Python reports it as
+'ignored' and carries on. The event is what later code checks."""
 
 
 class StopRequested(BaseException):  # noqa: N818 - a request, like KeyboardInterrupt
@@ -22,17 +27,34 @@ class StopRequested(BaseException):  # noqa: N818 - a request, like KeyboardInte
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
     """Signal handler for start-up: abandon it at once."""
+    STOP_REQUESTED.set()
     raise StopRequested()
+
+
+def _unraisable(report: sys.UnraisableHookArgs) -> None:
+    """Keep a lost StopRequested quiet (STOP_REQUESTED carries it); report anything else."""
+    if not isinstance(report.exc_value, StopRequested):
+        sys.__unraisablehook__(report)
 
 
 def run(module: str) -> int:
     """Import ``module`` and call its ``main()``; a stop signal at any point gives exit 0."""
+    sys.unraisablehook = _unraisable
     for sig in STOP_SIGNALS:
         signal.signal(sig, interrupt)
     try:
-        return importlib.import_module(module).main() or 0
+        main = importlib.import_module(module).main
+        if STOP_REQUESTED.is_set():
+            return 0
+        return main() or 0
     except StopRequested:
         return 0
+    except Exception:
+        # A StopRequested raised inside a C extension's initialisation comes back as another
+        # error (ImportError: initialization failed): after a stop signal, that is the stop.
+        if STOP_REQUESTED.is_set():
+            return 0
+        raise
 
 
 def node() -> None:

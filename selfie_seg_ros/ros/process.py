@@ -21,7 +21,7 @@ import rclpy
 from rclpy.executors import Executor
 from rclpy.signals import SignalHandlerOptions
 
-from selfie_seg_ros.ros.entry_points import STOP_SIGNALS, StopRequested
+from selfie_seg_ros.ros.entry_points import STOP_REQUESTED, STOP_SIGNALS, StopRequested
 
 __all__ = ['StopRequested', 'StopSignal', 'init', 'spin_until_stopped']
 
@@ -42,6 +42,8 @@ class StopSignal:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignal:
+        if STOP_REQUESTED.is_set():  # a signal came before, and its exception was lost
+            raise StopRequested()
         for sig in STOP_SIGNALS:
             self._previous[sig] = signal.signal(sig, self._on_signal)
         return self
@@ -58,6 +60,7 @@ class StopSignal:
             raise StopRequested()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        STOP_REQUESTED.set()
         self.requested.set()
         if self._interrupt:
             raise StopRequested()
