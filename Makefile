@@ -39,10 +39,10 @@ MP_STAMP := $(MP_VENV)/.installed
 
 venv-mediapipe: $(MP_STAMP)
 
-$(MP_STAMP):
+$(MP_STAMP): requirements/ros-pypi.txt
 	test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
 	$(MP_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(MP_VENV)/bin/python -m pip install --quiet mediapipe==0.10.21
+	$(MP_VENV)/bin/python -m pip install --quiet mediapipe==0.10.21 -r requirements/ros-pypi.txt
 	touch $(MP_STAMP)
 
 bench-mediapipe: $(STAMP) $(MP_STAMP)
