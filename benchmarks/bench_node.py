@@ -52,6 +52,7 @@ from common import (
 from node_harness import (
     MODEL,
     OUTPUTS,
+    PEER_PYTHON,
     NodeUnderTest,
     Pipeline,
     PublisherProcess,
@@ -69,6 +70,8 @@ TARGETS = {
     ('1080p', 30.0): ('30 fps, p95 <= 40 ms', 40.0),
 }
 STARTUP_TARGET_S = 1.0
+PEER_CPU_TARGET = 0.25
+"""Our CPU per frame at 720p as a share of the MediaPipe peer node's."""
 IMPORT_PROBE = """
 import json, time
 marks = []
@@ -105,11 +108,12 @@ print(json.dumps(marks))
 
 def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_thread: bool,
              quiet_wait: float = 0.0,
-             patches: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One size and rate on a fresh node; returns the measurements."""
+             patches: tuple[str, ...] = (), peer: bool = False) -> dict[str, Any]:
+    """One size and rate on a fresh node (or the MediaPipe peer); returns the measurements."""
     width, height = SIZES[size]
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
-    pipeline = Pipeline(width, height, rate, publisher_thread=publisher_thread, patches=patches)
+    pipeline = Pipeline(width, height, rate, publisher_thread=publisher_thread, patches=patches,
+                        peer=peer)
     try:
         time.sleep(warmup)
         node_cpu = CpuMeter(pipeline.node.pid)
@@ -154,8 +158,13 @@ def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_th
         dropped = after.total('dropped') - before.total('dropped')
         processed = after.total('processed') - before.total('processed')
         diag_s = (after.received_ns - before.received_ns) / 1e9
+    if peer:
+        # The peer publishes no diagnostics: every output frame (blurred, published last) is a
+        # processed frame; what it received is unknown.
+        processed, diag_s = len(recording.samples('blurred', start_ns, end_ns)), window_s
     last_values = after.values if after is not None else {}
     result = {
+        'node': 'MediaPipe peer' if peer else 'selfie_seg_node',
         'size': size, 'width': SIZES[size][0], 'height': SIZES[size][1],
         'rate': 'max' if rate == 0 else rate, 'window_s': window_s,
         'publisher': summary or {}, 'publisher_in_thread': publisher_thread,
@@ -202,19 +211,23 @@ def _ms(value: float | None) -> str:
 
 def throughputtable(results: list[dict[str, Any]], markdown: bool) -> str:
     """The per-case table; latency columns are those of the blurred output (published last)."""
-    header = ['size', 'input', 'published Hz', 'node in fps', 'out fps mask/overlay/blurred',
-              'blurred p50/p95/p99 ms', 'mask p95 ms', 'dropped', 'node CPU %',
+    header = ['node', 'size', 'input', 'published Hz', 'node in fps',
+              'out fps mask/overlay/blurred', 'blurred p50/p95/p99 ms', 'mask p95 ms', 'dropped',
+              'node CPU %',
               'CPU ms/frame', 'RSS MiB', 'backlog ms', 'other load (cores)', 'target']
     rows = []
     for r in results:
         t = r['topics']
         blurred = t['blurred']
+        peer = r.get('node') == 'MediaPipe peer'
         rows.append([
-            r['size'], 'max' if r['rate'] == 'max' else f'{r["rate"]:g} Hz',
-            f'{r["publisher"].get("rate", 0):.1f}', f'{r["node_input_fps"]:.1f}',
+            r.get('node', 'selfie_seg_node'), r['size'],
+            'max' if r['rate'] == 'max' else f'{r["rate"]:g} Hz',
+            f'{r["publisher"].get("rate", 0):.1f}', '-' if peer else f'{r["node_input_fps"]:.1f}',
             '/'.join(f'{t[name]["fps"]:.1f}' for name in OUTPUTS),
             '/'.join(_ms(blurred[k]) for k in ('p50_ms', 'p95_ms', 'p99_ms')),
             _ms(t['mask']['p95_ms']),
+            '-' if peer else
             f'{r["node_dropped"]} ({r["node_dropped"] / max(r["node_received"], 1):.0%})',
             f'{r["node_cpu_percent"]:.0f}', _ms(r['node_cpu_ms_per_frame']),
             f'{r["node_rss_mib"]:.0f}',
@@ -222,6 +235,26 @@ def throughputtable(results: list[dict[str, Any]], markdown: bool) -> str:
             f'{r["other_busy_cores"]:.2f}', r['target'],
         ])
     return table(header, rows, markdown)
+
+
+def peer_ratios(results: list[dict[str, Any]]) -> str:
+    """Ours / the peer's CPU per frame and RSS, per size and rate measured for both."""
+    lines = []
+    ours = {(r['size'], r['rate']): r for r in results if r.get('node') != 'MediaPipe peer'}
+    for r in results:
+        mine = ours.get((r['size'], r['rate']))
+        if r.get('node') != 'MediaPipe peer' or mine is None:
+            continue
+        cpu = (mine['node_cpu_ms_per_frame'] / r['node_cpu_ms_per_frame']
+               if mine['node_cpu_ms_per_frame'] and r['node_cpu_ms_per_frame'] else None)
+        verdict = '' if cpu is None or r['size'] != '720p' else (
+            f' ({"met" if cpu <= PEER_CPU_TARGET else "MISSED"}: <= {PEER_CPU_TARGET:g}x)')
+        lines.append(
+            f'{r["size"]} {r["rate"]}: ours / peer CPU per frame '
+            f'{"-" if cpu is None else f"{cpu:.2f}x"}{verdict}, RSS '
+            f'{mine["node_rss_mib"] / max(r["node_rss_mib"] or 1, 1):.2f}x, blurred fps '
+            f'{mine["topics"]["blurred"]["fps"]:.1f} vs {r["topics"]["blurred"]["fps"]:.1f}')
+    return '\n'.join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,6 +481,9 @@ def main() -> int:
                         help='experiment: run the node with these changes (cv<N>, ov<N>, '
                              'switch<MS>, single_executor, events_executor, check_fields; see '
                              'node_harness.py)')
+    parser.add_argument('--peer', action='store_true',
+                        help='after each case, run the same case on the MediaPipe peer node '
+                             '(mediapipe_peer_node.py in .venv-mediapipe) and compare')
     parser.add_argument('--startup', action='store_true', help='measure start-up only')
     parser.add_argument('--startup-runs', type=int, default=3)
     parser.add_argument('--profile', choices=tuple(SIZES), default=None,
@@ -475,27 +511,34 @@ def main() -> int:
         results = []
         rates = [0.0 if r.strip() == 'max' else float(r) for r in args.rates.split(',')]
         patches = tuple(p for p in args.patch.split(',') if p)
+        if args.peer and not PEER_PYTHON.exists():
+            raise SystemExit(f'{PEER_PYTHON} not found: make venv-mediapipe')
         for size in (s.strip() for s in args.sizes.split(',')):
             for rate in rates:
-                for attempt in range(3):
-                    result = run_case(size, rate, args.seconds, args.warmup,
-                                      publisher_thread=args.publisher_thread,
-                                      quiet_wait=args.quiet_wait, patches=patches)
-                    result['attempt'] = attempt + 1
-                    if args.max_other is None or result['other_busy_cores'] <= args.max_other:
-                        break
-                    print(f'  {size} {result["rate"]}: other jobs used '
-                          f'{result["other_busy_cores"]:.2f} cores, again', flush=True)
-                results.append(result)
-                print(f'  {size} {result["rate"]}: out fps '
-                      + '/'.join(f'{result["topics"][t]["fps"]:.1f}' for t in OUTPUTS)
-                      + f', blurred p95 {_ms(result["topics"]["blurred"]["p95_ms"])} ms, '
-                      f'load {os.getloadavg()[0]:.2f}', flush=True)
+                for peer in (False, True) if args.peer else (False,):
+                    for attempt in range(3):
+                        result = run_case(size, rate, args.seconds, args.warmup,
+                                          publisher_thread=args.publisher_thread,
+                                          quiet_wait=args.quiet_wait, patches=patches,
+                                          peer=peer)
+                        result['attempt'] = attempt + 1
+                        if (args.max_other is None
+                                or result['other_busy_cores'] <= args.max_other):
+                            break
+                        print(f'  {size} {result["rate"]}: other jobs used '
+                              f'{result["other_busy_cores"]:.2f} cores, again', flush=True)
+                    results.append(result)
+                    print(f'  {result["node"]} {size} {result["rate"]}: out fps '
+                          + '/'.join(f'{result["topics"][t]["fps"]:.1f}' for t in OUTPUTS)
+                          + f', blurred p95 {_ms(result["topics"]["blurred"]["p95_ms"])} ms, '
+                          f'load {os.getloadavg()[0]:.2f}', flush=True)
         output['cases'] = results
         where = 'a thread of the recording process' if args.publisher_thread else 'its own process'
         setup = f'; node patched: {args.patch}' if args.patch else ''
         print(f'\npublisher in {where}{setup}; latency = input stamp -> output received\n')
         print(throughputtable(results, args.markdown))
+        if args.peer:
+            print('\n' + peer_ratios(results))
     if args.json:
         args.json.write_text(json.dumps(output, indent=1))
     return 0

@@ -4,10 +4,11 @@
 It is the peer that ``bench_node.py --peer`` measures side by side with ``selfie_seg_node``. It
 follows MediaPipe's documented selfie-segmentation example: threshold 0.5 on the segmentation
 mask, ``np.where`` between the frame and a 55x55 ``GaussianBlur`` of it, and an ``addWeighted``
-colour overlay, and publishes the same three outputs on the same topics as ``selfie_seg_node``
-(``/selfie_seg/mask`` mono8, ``/selfie_seg/overlay`` and ``/selfie_seg/blurred`` bgr8, with the input
-header), reliable like ours; the input subscription uses the sensor-data QoS like ours. Messages
-are converted with numpy the way a plain rclpy node does (no cv_bridge: PyPI's is broken).
+colour overlay, and publishes the same three outputs on the same topics as
+``selfie_seg_node`` (``/selfie_seg/mask`` mono8, ``/selfie_seg/overlay`` and
+``/selfie_seg/blurred`` bgr8, with the input header), reliable like ours; the input
+subscription uses the sensor-data QoS like ours. Messages are converted with numpy the way a
+plain rclpy node does (no cv_bridge: PyPI's is broken).
 
 Runs in the MediaPipe venv (``make venv-mediapipe``: mediapipe 0.10.21 + the ROS 2 wheels) and
 imports nothing from this project::

@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import CACHE_DIR, REPO_ROOT, CpuMeter, fit_into_frame, photo
+from common import CACHE_DIR, MEDIAPIPE_VENV, REPO_ROOT, CpuMeter, fit_into_frame, photo
 
 from selfie_seg_ros.ros import harness
 
 FASTDDS_PROFILE = REPO_ROOT / 'config' / 'fastdds_shm.xml'
 MODEL = 'selfie_segmentation'
+PEER_PYTHON = MEDIAPIPE_VENV / 'bin' / 'python'
+"""Interpreter of the MediaPipe peer node (``make venv-mediapipe``)."""
 OUTPUTS = ('mask', 'overlay', 'blurred')
 NODE_PREFIX = '/selfie_seg'
 INPUT_TOPIC = '/camera/image'
@@ -73,6 +75,7 @@ for patch in patches:
     elif patch == 'events_executor':
         from rclpy.experimental import EventsExecutor
         rclpy.executors.MultiThreadedExecutor = lambda *args, **kwargs: EventsExecutor()
+        rclpy.executors.SingleThreadedExecutor = lambda *args, **kwargs: EventsExecutor()
     elif patch == 'check_fields':
         from sensor_msgs.msg import Image
         import selfie_seg_ros.ros.image_io as image_io
@@ -100,7 +103,7 @@ class NodeUnderTest(harness.NodeProcess):
     def __init__(self, domain: int, parameters: dict[str, str] | None = None,
                  cache_dir: Path | None = None, log_dir: Path | None = None,
                  extra_env: dict[str, str] | None = None,
-                 patches: Sequence[str] = ()) -> None:
+                 patches: Sequence[str] = (), peer: bool = False) -> None:
         """Start the node.
 
         Args:
@@ -111,14 +114,21 @@ class NodeUnderTest(harness.NodeProcess):
             extra_env: More environment variables.
             patches: Experimental changes (see :data:`EXPERIMENT_LAUNCHER`); none runs the
                 installed ``selfie_seg_node`` script.
+            peer: Run the MediaPipe peer (``mediapipe_peer_node.py`` in the MediaPipe venv)
+                instead, on the same topics; ``parameters`` and ``patches`` do not apply.
         """
         command = None
+        if peer:
+            command = [str(PEER_PYTHON), str(Path(__file__).resolve().parent
+                                             / 'mediapipe_peer_node.py')]
+            parameters, patches = None, ()
         if patches:
             command = [sys.executable, '-c', EXPERIMENT_LAUNCHER]
             extra_env = {**(extra_env or {}), 'BENCH_PATCHES': ','.join(patches)}
         folder = log_dir or Path(os.environ.get('TMPDIR', '/tmp'))
         super().__init__(
-            domain, {'model': MODEL, **(parameters or {})}, {'image': INPUT_TOPIC},
+            domain, None if peer else {'model': MODEL, **(parameters or {})},
+            {'image': INPUT_TOPIC},
             env={**ros_env(domain, cache_dir), **(extra_env or {})},
             log_path=folder / f'bench_node_{domain}_{os.getpid()}.log', command=command)
 
@@ -375,7 +385,7 @@ class Pipeline:
     def __init__(self, width: int, height: int, rate: float,
                  parameters: dict[str, str] | None = None, timeout: float = 60.0,
                  publisher_thread: bool = False, patches: Sequence[str] = (),
-                 node_env: dict[str, str] | None = None) -> None:
+                 node_env: dict[str, str] | None = None, peer: bool = False) -> None:
         """Start everything; returns once all three outputs arrive.
 
         Args:
@@ -388,13 +398,15 @@ class Pipeline:
                 instead of a process of its own; for comparison.
             patches: Experimental changes to the node (see :data:`EXPERIMENT_LAUNCHER`).
             node_env: Extra environment variables of the node process.
+            peer: Run the MediaPipe peer node instead of ours (see :class:`NodeUnderTest`).
 
         Raises:
             StartError: with the node's log when it does not come up.
         """
         self.domain = harness.unique_domain_id()
         self.recorder = Recorder(self.domain)
-        self.node = NodeUnderTest(self.domain, parameters, extra_env=node_env, patches=patches)
+        self.node = NodeUnderTest(self.domain, parameters, extra_env=node_env, patches=patches,
+                                  peer=peer)
         self.publisher: PublisherProcess | None = None
         self._thread_stop = threading.Event()
         self._thread_result: dict[str, Any] = {}

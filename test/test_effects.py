@@ -595,3 +595,28 @@ def test_anonymising_refuses_a_strength_that_leaves_faces_recognisable(effect):
     image, foreground, _ = generated_person()
     with pytest.raises(ValueError, match='too weak'):
         fx.anonymise_people(image, foreground, 3)
+
+
+@pytest.mark.parametrize('effect', ['blur', 'replace', 'none', 'blur_people', 'pixelate_people'])
+def test_effects_write_into_out_exactly_what_they_return_without_it(effect):
+    image = textured(48, 64, seed=11)
+    foreground = np.random.default_rng(12).random((48, 64), dtype=np.float32)
+    options = fx.EffectOptions(effect=effect, blur_strength=15)
+    expected = fx.apply_background_effect(image, foreground, options)
+    out = np.zeros_like(image)
+    result = fx.apply_background_effect(image, foreground, options, out=out,
+                                        scratch=fx.Scratch())
+    assert result is out
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_overlay_writes_into_out():
+    image = textured(20, 30, seed=13)
+    mask = (np.arange(30)[None, :] >= 15).repeat(20, axis=0).astype(np.uint8)
+    palette = fx.make_palette(BINARY_LABELS)
+    out = np.zeros_like(image)
+    result = fx.overlay(image, mask, palette, 0.4, out=out)
+    assert result is out
+    np.testing.assert_array_equal(out, fx.overlay(image, mask, palette, 0.4))
+    with pytest.raises(ValueError, match='out must be'):
+        fx.overlay(image, mask, palette, 0.4, out=np.zeros((20, 30), np.uint8))

@@ -485,3 +485,47 @@ def test_working_cv_bridge_is_used_and_guarded(monkeypatch):
     np.testing.assert_array_equal(result, np.repeat(grey[..., None], 3, axis=2))
     with pytest.raises(ImageDecodeError, match='could not be decoded'):
         decode_compressed(make_compressed(b'\x00garbage' * 5, 'jpeg'))
+
+
+def test_decode_without_copy_is_a_read_only_view_of_packed_bgr8():
+    bgr = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    msg = make_image('bgr8', bgr.tobytes(), 5, 4)
+    view = decode_image(msg, copy=False)
+    np.testing.assert_array_equal(view, bgr)
+    assert np.shares_memory(view, np.frombuffer(msg.data, np.uint8))
+    assert not view.flags.writeable
+    copied = decode_image(msg)
+    assert copied.flags.writeable and not np.shares_memory(copied, np.frombuffer(msg.data,
+                                                                                   np.uint8))
+
+
+def test_decode_without_copy_still_converts_other_encodings_and_padded_rows():
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    np.testing.assert_array_equal(
+        decode_image(make_image('rgb8', rgb.tobytes(), 3, 2), copy=False), rgb[..., ::-1])
+    padded = np.zeros((2, 12), np.uint8)
+    padded[:, :9] = rgb.reshape(2, 9)
+    result = decode_image(make_image('bgr8', padded.tobytes(), 3, 2, step=12), copy=False)
+    np.testing.assert_array_equal(result, rgb)
+
+
+def test_image_buffer_message_carries_the_pixels_written_in_place():
+    buffer = image_io.ImageBuffer()
+    header = Header(frame_id='cam')
+    pixels = buffer.pixels_for(3, 4, 'bgr8')
+    pixels[:] = 200
+    msg = buffer.message_of(pixels, 'bgr8', header)
+    assert (msg.height, msg.width, msg.step, msg.encoding) == (3, 4, 12, 'bgr8')
+    assert msg.header.frame_id == 'cam'
+    assert bytes(msg.data) == bytes([200]) * 36
+    if image_io._KEEP_ARRAY:  # the message holds the buffer itself: no copy per frame
+        pixels[0, 0, 0] = 1
+        assert msg.data[0] == 1
+    # A foreign array is copied in; a new size gets a new buffer.
+    mask = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    msg = image_io.ImageBuffer().message_of(mask, 'mono8', header)
+    assert (msg.height, msg.width, msg.step) == (2, 3, 3)
+    assert list(msg.data) == list(range(6))
+    assert buffer.pixels_for(2, 2, 'bgr8').shape == (2, 2, 3)
+    with pytest.raises(ValueError, match='cannot encode'):
+        buffer.pixels_for(2, 2, 'rgb8')

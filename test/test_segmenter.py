@@ -21,6 +21,7 @@ from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.convert import ModelLoadError
 from selfie_seg_ros.engine.errors import UnknownModelError
 from selfie_seg_ros.engine.fetch import FetchError
+from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter, check_device
 
 MODEL_SIZE = 64
@@ -395,6 +396,30 @@ def test_binary_mask_is_the_thresholded_probability(red_segmenter, width, thresh
     red_segmenter.configure(threshold=0.5)
 
 
+@pytest.mark.parametrize('width', [MODEL_SIZE, 640])
+def test_binary_results_written_into_given_buffers_equal_fresh_ones(red_segmenter, width):
+    image, _ = red_ramp(48, width)
+    fresh = red_segmenter.segment(image)
+    mask_out = np.full((48, width), 7, np.uint8)
+    foreground_out = np.full((48, width), -1.0, np.float32)
+    result = red_segmenter.segment(image, mask_out=mask_out, foreground_out=foreground_out)
+    assert result.mask is mask_out and result.foreground is foreground_out
+    np.testing.assert_array_equal(mask_out, fresh.mask)
+    np.testing.assert_array_equal(foreground_out, fresh.foreground)
+
+
+def test_buffers_that_do_not_fit_are_not_used(segmenter):
+    image = np.zeros((40, 50, 3), np.uint8)
+    wrong = np.zeros((40, 49), np.uint8)
+    result = segmenter.segment(image, mask_out=wrong,
+                               foreground_out=np.zeros((40, 50), np.float64))
+    assert result.mask is not wrong and result.mask.shape == (40, 50)
+    assert result.foreground.dtype == np.float32
+    multiclass_out = np.full((40, 50), 9, np.uint8)
+    assert segmenter.segment(image, mask_out=multiclass_out).mask is multiclass_out
+    np.testing.assert_array_equal(multiclass_out, segmenter.segment(image).mask)
+
+
 def test_binary_model_threshold_moves_the_edge(red_segmenter):
     image, _ = red_ramp(32, 640)
     areas = []
@@ -572,3 +597,37 @@ def test_real_landscape_model(selfie_landscape):
     assert 0.15 <= result.mask.mean() <= 0.85
     wide = selfie_landscape.segment(cv2.resize(astronaut_bgr(), (1280, 720)))
     assert wide.mask.shape == (720, 1280)
+
+
+# --- shared compiled models -------------------------------------------------------------------
+
+
+def test_pooled_segmenters_share_one_compiled_model_with_own_requests(colour_xml, model_dir):
+    pool = ModelPool()
+    first = Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool, progress=False)
+    second = Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool, progress=False)
+    assert len(pool) == 1
+    assert first._compiled is second._compiled
+    assert first._request is not second._request
+    image = np.zeros((MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
+    image[:, MODEL_SIZE // 2:] = (0, 0, 255)  # BGR red on the right
+    np.testing.assert_array_equal(first.segment(image).mask, second.segment(image).mask)
+    assert (first.segment(image).mask[:, -1] == RED).all()
+    first.close()
+    assert len(pool) == 1  # still used by the second one
+    second.close()
+    assert len(pool) == 0
+
+
+def test_pool_compiles_per_device_settings_and_survives_a_failed_build(colour_xml, model_dir):
+    pool = ModelPool()
+    f32 = Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool, progress=False)
+    hint = Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool, progress=False,
+                     performance_hint='THROUGHPUT')
+    assert len(pool) == 2 and f32._compiled is not hint._compiled
+    with pytest.raises(ValueError):
+        Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool, progress=False,
+                  foreground_classes=(99,))
+    f32.close()
+    hint.close()
+    assert len(pool) == 0

@@ -219,6 +219,20 @@ def _buffer(scratch: Scratch | None, key: str, shape: tuple[int, ...], dtype: ty
     return np.empty(shape, dtype) if scratch is None else scratch.buffer(key, shape, dtype)
 
 
+def _check_out(out: np.ndarray | None, shape: tuple[int, ...]) -> None:
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape
+                            or out.dtype != np.uint8):
+        raise ValueError(f'out must be {shape} uint8, got {getattr(out, "shape", out)}')
+
+
+def _copy(image: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return image.copy()
+    _check_out(out, image.shape)
+    np.copyto(out, image)
+    return out
+
+
 def _channel_luts(palette: np.ndarray) -> list[np.ndarray]:
     """One 256-entry table per BGR channel; ids beyond the palette stay black."""
     table = np.zeros((256, 3), np.uint8)
@@ -281,6 +295,7 @@ def overlay(
     colored: np.ndarray | None = None,
     *,
     scratch: Scratch | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blend the colourised mask over the image.
 
@@ -291,6 +306,7 @@ def overlay(
         alpha: Weight of the palette colours in [0, 1]; 0 gives the image, 1 the colour mask.
         colored: ``colorize(mask, palette)`` when the caller already has it (saves a pass).
         scratch: Work buffers to reuse (see :class:`Scratch`).
+        out: Optional HxWx3 uint8 array to write the result into (e.g. a message buffer).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -313,7 +329,10 @@ def overlay(
         _check_image(colored, 'colored')
         if colored.shape != image.shape:
             raise ValueError(f'colored shape {colored.shape} does not match image {image.shape}')
-    return cv2.addWeighted(image, 1.0 - alpha, colored, alpha, 0.0)
+    _check_out(out, image.shape)
+    if out is None:
+        return cv2.addWeighted(image, 1.0 - alpha, colored, alpha, 0.0)
+    return cv2.addWeighted(image, 1.0 - alpha, colored, alpha, 0.0, dst=out)
 
 
 def composite(
@@ -434,6 +453,7 @@ def blur_background(
     strength: int,
     *,
     scratch: Scratch | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur everything but the foreground, with a soft edge from the foreground probability.
 
@@ -442,6 +462,7 @@ def blur_background(
         foreground: HxW float32 person probability in [0, 1], at image size.
         strength: Equivalent full-resolution Gaussian kernel size in pixels, 1..301.
         scratch: Work buffers to reuse (see :class:`Scratch`).
+        out: Optional HxWx3 uint8 array to write the result into (e.g. a message buffer).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -453,9 +474,9 @@ def blur_background(
     _check_alpha(foreground, image.shape[:2], 'foreground')
     _check_strength(strength)
     if strength == 1:
-        return image.copy()
+        return _copy(image, out)
     blurred = blur_image(image, strength, out=_buffer(scratch, 'blur', image.shape, np.uint8))
-    return composite(image, blurred, foreground, scratch=scratch)
+    return composite(image, blurred, foreground, out=out, scratch=scratch)
 
 
 def replace_background(
@@ -464,6 +485,7 @@ def replace_background(
     background: np.ndarray | tuple[int, int, int],
     *,
     scratch: Scratch | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Put the foreground in front of a new background, soft at the edges.
 
@@ -473,6 +495,7 @@ def replace_background(
         background: An HxWx3 uint8 BGR image of any size (scaled to cover the frame and
             centre-cropped), or an (R, G, B) colour.
         scratch: Work buffers to reuse (see :class:`Scratch`).
+        out: Optional HxWx3 uint8 array to write the result into (e.g. a message buffer).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -492,7 +515,7 @@ def replace_background(
             _fill(back, color)
         else:
             back = scratch.solid(image.shape, color)
-    return composite(image, back, foreground, scratch=scratch)
+    return composite(image, back, foreground, out=out, scratch=scratch)
 
 
 def cover_matte(foreground: np.ndarray, *, scratch: Scratch | None = None) -> np.ndarray:
@@ -560,6 +583,7 @@ def anonymise_people(
     *,
     pixelate: bool = False,
     scratch: Scratch | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur or pixelate the foreground (the people), keep the background sharp.
 
@@ -573,6 +597,7 @@ def anonymise_people(
             ``MIN_ANONYMISING_STRENGTH``..301.
         pixelate: Pixelate instead of blurring.
         scratch: Work buffers to reuse (see :class:`Scratch`).
+        out: Optional HxWx3 uint8 array to write the result into (e.g. a message buffer).
 
     Returns:
         HxWx3 uint8 BGR image.
@@ -588,7 +613,8 @@ def anonymise_people(
     else:
         hidden = blur_image(image, int(strength),
                             out=_buffer(scratch, 'blur', image.shape, np.uint8))
-    return composite(hidden, image, cover_matte(foreground, scratch=scratch), scratch=scratch)
+    return composite(hidden, image, cover_matte(foreground, scratch=scratch), out=out,
+                     scratch=scratch)
 
 
 def _check_anonymising_strength(strength: int) -> None:
@@ -681,6 +707,7 @@ def apply_background_effect(
     options: EffectOptions,
     *,
     scratch: Scratch | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply ``options.effect``: to the background of ``image``, or to its people.
 
@@ -689,9 +716,11 @@ def apply_background_effect(
         foreground: HxW float32 person probability in [0, 1], at image size.
         options: The effect and its settings.
         scratch: Work buffers to reuse (see :class:`Scratch`).
+        out: Optional HxWx3 uint8 array to write the result into (e.g. a message buffer).
 
     Returns:
-        HxWx3 uint8 BGR image; ``image`` itself for 'none'.
+        HxWx3 uint8 BGR image (``out`` when given); ``image`` itself for 'none' without
+        ``out``.
 
     Raises:
         ValueError: on malformed inputs.
@@ -699,11 +728,13 @@ def apply_background_effect(
     _check_image(image)
     _check_alpha(foreground, image.shape[:2], 'foreground')
     if options.effect == 'none':
-        return image
+        return image if out is None else _copy(image, out)
     if options.effect == 'blur':
-        return blur_background(image, foreground, options.blur_strength, scratch=scratch)
+        return blur_background(image, foreground, options.blur_strength, scratch=scratch,
+                               out=out)
     if options.effect in ANONYMISING_EFFECTS:
         return anonymise_people(image, foreground, options.blur_strength,
-                                pixelate=options.effect == 'pixelate_people', scratch=scratch)
+                                pixelate=options.effect == 'pixelate_people', scratch=scratch,
+                                out=out)
     return replace_background(
-        image, foreground, options.background_for(*image.shape[:2]), scratch=scratch)
+        image, foreground, options.background_for(*image.shape[:2]), scratch=scratch, out=out)

@@ -63,14 +63,28 @@ def resize_to_model(
 
 
 def restore_size(
-    plane: np.ndarray, content: Size, image_size: Size, *, nearest: bool = False
+    plane: np.ndarray,
+    content: Size,
+    image_size: Size,
+    *,
+    nearest: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Crop the padding off a model-sized plane and resize it back to the image size."""
+    """Crop the padding off a model-sized plane and resize it back to the image size.
+
+    ``out``, when given, must be an array of the result's shape and dtype; it is written and
+    returned.
+    """
     cropped = plane[: content[1], : content[0]]
     interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     if cropped.shape[1::-1] == tuple(image_size):
-        return np.ascontiguousarray(cropped)
-    return cv2.resize(cropped, image_size, interpolation=interpolation)
+        if out is None:
+            return np.ascontiguousarray(cropped)
+        np.copyto(out, cropped)
+        return out
+    if out is None:
+        return cv2.resize(cropped, image_size, interpolation=interpolation)
+    return cv2.resize(cropped, image_size, dst=out, interpolation=interpolation)
 
 
 def _looks_like_probabilities(raw: np.ndarray) -> bool:

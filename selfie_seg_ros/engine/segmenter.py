@@ -30,6 +30,7 @@ from selfie_seg_ros.engine.convert import load_ir
 from selfie_seg_ros.engine.devices import valid_device
 from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError, UnknownModelError
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.processing import (
     ResizeMode,
     TemporalSmoother,
@@ -160,6 +161,14 @@ def _layout(shape: Sequence[int]) -> str:
     return 'NHWC'
 
 
+def _fitting(buffer: np.ndarray | None, shape: tuple[int, int], dtype: type) -> np.ndarray | None:
+    """``buffer`` when it is a C-contiguous array of ``shape`` and ``dtype``, else None."""
+    if (isinstance(buffer, np.ndarray) and buffer.shape == shape and buffer.dtype == dtype
+            and buffer.flags.c_contiguous and buffer.flags.writeable):
+        return buffer
+    return None
+
+
 class Segmenter:
     """A segmentation model compiled on an OpenVINO device.
 
@@ -178,6 +187,7 @@ class Segmenter:
         *,
         options: SegmenterOptions | None = None,
         core: ov.Core | None = None,
+        pool: ModelPool | None = None,
         **changes: Any,
     ) -> None:
         """Fetch, convert (cached), and compile the model.
@@ -187,6 +197,9 @@ class Segmenter:
             device: overrides ``options.device``.
             options: everything else; keyword arguments override single fields.
             core: an OpenVINO Core to share between segmenters.
+            pool: share the compiled model (and the pool's Core) with the other Segmenters of
+                the pool that load the same model on the same device with the same settings;
+                this Segmenter then owns only its infer request.
 
         Raises:
             UnknownModelError, FetchError, ModelLoadError, DeviceError: with a message saying
@@ -199,7 +212,9 @@ class Segmenter:
             changes['device'] = device
         options = replace(options, **changes)
         started = time.perf_counter()
-        self._core = core or ov.Core()
+        self._pool = pool
+        self._pool_key: tuple[str, ...] | None = None
+        self._core = pool.core if pool is not None else core or ov.Core()
         self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
         check_device(options.device, self.available_devices)
         self.entry, self.source_path = resolve_model(options)
@@ -221,11 +236,15 @@ class Segmenter:
             )
         self.labels: tuple[str, ...] = tuple(labels)
         self._compiled = self._compile(model_ir, options, cache_dir)
-        self._request = self._compiled.create_infer_request()
-        self._smoother = TemporalSmoother(options.smoothing)
-        self._lock = threading.Lock()
-        self._options = replace(
-            options, foreground_classes=self._resolve_classes(options.foreground_classes))
+        try:
+            self._request = self._compiled.create_infer_request()
+            self._smoother = TemporalSmoother(options.smoothing)
+            self._lock = threading.Lock()
+            self._options = replace(
+                options, foreground_classes=self._resolve_classes(options.foreground_classes))
+        except BaseException:
+            self.close()  # gives a pooled model back
+            raise
         self.startup_s = time.perf_counter() - started
 
     # -- construction -------------------------------------------------------------------------
@@ -286,7 +305,14 @@ class Segmenter:
         if any(name in options.device for name in _COMPILED_CACHE_DEVICES):
             config['CACHE_DIR'] = str(cache_dir / 'compiled')
         try:
-            return self._core.compile_model(model_ir, options.device, config)
+            if self._pool is None:
+                return self._core.compile_model(model_ir, options.device, config)
+            key = (str(self.model_path), options.device, repr(sorted(config.items())),
+                   repr(norm), str(self._channels_in))
+            compiled = self._pool.acquire(
+                key, lambda: self._core.compile_model(model_ir, options.device, config))
+            self._pool_key = key
+            return compiled
         except Exception as error:
             listing = ', '.join(self._core.available_devices)
             raise DeviceError(
@@ -410,12 +436,23 @@ class Segmenter:
         output = self._request.get_output_tensor(0).data
         return np.array(output.reshape(output.shape[1], output.shape[2], -1), dtype=np.float32)
 
-    def segment(self, image_bgr: np.ndarray, *, foreground: bool = True) -> Segmentation:
+    def segment(
+        self,
+        image_bgr: np.ndarray,
+        *,
+        foreground: bool = True,
+        mask_out: np.ndarray | None = None,
+        foreground_out: np.ndarray | None = None,
+    ) -> Segmentation:
         """Segment one frame.
 
         Args:
             image_bgr: HxWx3 uint8 BGR (or HxW grey) image of any size.
             foreground: also compute the soft foreground map at image size (for effects).
+            mask_out: HxW uint8 array (C-contiguous) to write the class mask into, e.g. an
+                output message's buffer; a fresh array when None or of another size.
+            foreground_out: HxW float32 array to write the foreground into (same rule); lets
+                a stream reuse one buffer instead of a fresh full-frame array per frame.
 
         Returns:
             Segmentation with the class mask (and foreground) at the image's size.
@@ -435,9 +472,12 @@ class Segmenter:
             probabilities = self._smoother.update(to_probabilities(raw, self.activation))
             soft: np.ndarray | None = None
             binary = probabilities.shape[-1] == 1
+            mask_shape = (image.shape[0], image.shape[1])
             if foreground or binary:
                 low = foreground_probability(probabilities, self.foreground_classes)
-                soft = restore_size(low, content, image_size)
+                soft = restore_size(low, content, image_size,
+                                    out=_fitting(foreground_out, mask_shape, np.float32))
+            mask = _fitting(mask_out, mask_shape, np.uint8)
             if binary:
                 # Threshold the upsampled probability: smooth edges at no extra cost.
                 person = (
@@ -445,9 +485,13 @@ class Segmenter:
                     if self.foreground_classes == (1,)
                     else restore_size(probabilities[..., 0], content, image_size)
                 )
-                mask = (person >= options.threshold).astype(np.uint8)
+                if mask is None:
+                    mask = np.empty(mask_shape, np.uint8)
+                # One pass straight into the uint8 mask (a bool view of it holds 0 or 1).
+                np.greater_equal(person, options.threshold, out=mask.view(np.bool_))
             else:
-                mask = restore_size(class_mask(probabilities), content, image_size, nearest=True)
+                mask = restore_size(class_mask(probabilities), content, image_size, nearest=True,
+                                    out=mask)
             total_ms = (time.perf_counter() - started) * 1e3
         return Segmentation(
             mask=mask,
@@ -459,9 +503,12 @@ class Segmenter:
     # -- resources ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the compiled model and its infer request."""
+        """Release the infer request and the compiled model (or this user's share of it)."""
         self._request = None  # type: ignore[assignment]
         self._compiled = None  # type: ignore[assignment]
+        if self._pool is not None and self._pool_key is not None:
+            self._pool.release(self._pool_key)
+            self._pool_key = None
 
     def __enter__(self) -> Segmenter:
         return self

@@ -257,22 +257,29 @@ BACKEND: str = _ADAPTER.name
 """Which library decodes images: 'cv_bridge' or 'rosbags-image'."""
 
 
-def decode_image(msg: Image) -> np.ndarray:
+def decode_image(msg: Image, *, copy: bool = True) -> np.ndarray:
     """Decode a ``sensor_msgs/Image`` to BGR.
 
     Args:
         msg: The message; any of :data:`SUPPORTED_ENCODINGS`, rows may be padded (``step``), data
             beyond ``step * height`` is ignored.
+        copy: With False, a packed ``bgr8`` message is returned as a read-only view of
+            ``msg.data`` (no full-frame copy); valid as long as the message is kept unchanged.
 
     Returns:
-        A C-contiguous HxWx3 uint8 BGR array that does not share memory with ``msg.data``.
-        16-bit grey becomes its high byte (``value >> 8``).
+        A C-contiguous HxWx3 uint8 BGR array that does not share memory with ``msg.data``
+        (unless ``copy`` is False, see there). 16-bit grey becomes its high byte
+        (``value >> 8``).
 
     Raises:
         ImageDecodeError: unsupported encoding, zero size, ``step`` too small, truncated data,
             odd width for YUV 4:2:2, big-endian 16-bit data.
     """
     checked = _check_image(msg)
+    if not copy and checked.packed and checked.encoding == 'bgr8':
+        view = checked.pixels.view()
+        view.flags.writeable = False
+        return view
     return _ADAPTER.decode_image(msg, checked)
 
 
@@ -465,3 +472,57 @@ def encode_probability(array: np.ndarray, header: Header) -> Image:
     msg.header = header
     msg.data = data
     return msg
+
+
+class ImageBuffer:
+    """A reusable output image whose pixels a message can carry without a copy.
+
+    The pixels live in an ``array.array``, which messages keep as their ``data`` (see
+    :data:`_KEEP_ARRAY`); :attr:`pixels` is a numpy view to compute the next frame into, in
+    place. Publishing serializes the message before it returns, so the buffer may be
+    overwritten for the next frame right after ``publish``.
+    """
+
+    def __init__(self) -> None:
+        """Start empty; :meth:`pixels_for` makes the buffer on first use."""
+        self._data: pyarray.array | None = None
+        self._pixels: np.ndarray | None = None
+
+    def pixels_for(self, height: int, width: int, encoding: str) -> np.ndarray:
+        """The HxW (mono8) or HxWx3 (bgr8) uint8 view to write, remade when the shape changes."""
+        channels = ENCODE_CHANNELS.get(encoding)
+        if channels is None:
+            raise ValueError(
+                f'cannot encode {encoding!r}; supported: {", ".join(ENCODE_CHANNELS)}')
+        shape = (height, width) if channels == 1 else (height, width, channels)
+        if self._pixels is None or self._pixels.shape != shape:
+            # A fresh array.array: the old one may still be held by a message somebody kept.
+            self._data = pyarray.array('B', bytes(height * width * channels))
+            self._pixels = np.frombuffer(self._data, np.uint8).reshape(shape)
+        return self._pixels
+
+    def message(self, encoding: str, header: Header) -> Image:
+        """A message carrying the buffer's current pixels (kept, not copied, where rclpy can)."""
+        if self._pixels is None or self._data is None:
+            raise ValueError('the buffer is empty: call pixels_for() first')
+        height, width = self._pixels.shape[:2]
+        channels = ENCODE_CHANNELS[encoding]
+        if self._pixels.size != height * width * channels:
+            raise ValueError(f'{encoding} does not fit a buffer of shape {self._pixels.shape}')
+        msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0,
+                    step=width * channels, **_KEEP_ARRAY)
+        msg.header = header
+        msg.data = self._data
+        return msg
+
+    def message_of(self, array: np.ndarray, encoding: str, header: Header) -> Image:
+        """A message of ``array``: computed in this buffer already (no copy) or copied into it."""
+        pixels = self.pixels_for(array.shape[0], array.shape[1], encoding)
+        if array.ndim == 3 and pixels.ndim == 2 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        in_place = (array.shape == pixels.shape and array.ctypes.data == pixels.ctypes.data
+                    and array.strides == pixels.strides)
+        if not in_place:
+            np.copyto(pixels, array)
+        return self.message(encoding, header)
+

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
@@ -47,11 +48,11 @@ from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
 from selfie_seg_ros.ros.diagnostics import build_status
 from selfie_seg_ros.ros.image_io import (
+    ImageBuffer,
     ImageDecodeError,
     decode_compressed,
     decode_image,
     encode_compressed,
-    encode_image,
     encode_probability,
 )
 from selfie_seg_ros.ros.stats import FrameStats
@@ -88,6 +89,8 @@ class SelfieSegNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._stats = FrameStats(ALL_OUTPUTS)
         self._scratch = Scratch()  # the worker's effect buffers, reused from frame to frame
+        self._buffers = {name: ImageBuffer() for name in OUTPUTS}
+        """The worker's output images, one per topic, reused from frame to frame."""
         self._segmenter: Segmenter | None = None
         self._effects: EffectOptions | None = None
         self._palette: Any = None
@@ -396,25 +399,42 @@ class SelfieSegNode(LifecycleNode):
             self._stats.count('idle')
             return
         started = time.perf_counter()
-        image = decode_compressed(msg) if self._compressed else decode_image(msg)
+        # The frame is only read: a view of the message's pixels, no copy.
+        image = decode_compressed(msg) if self._compressed else decode_image(msg, copy=False)
         segmenter, effects, alpha, palette, quality = (
             self._segmenter, self._effects, self._alpha, self._palette, self._jpeg_quality)
         if segmenter is None or effects is None:
             return
         # 'overlay' and 'overlay/compressed' share one picture, made once.
         pictures = {name.partition('/')[0] for name in wanted}
-        result = segmenter.segment(image, foreground=bool(pictures & {'blurred', 'confidence'}))
+        height, width = image.shape[:2]
+        scratch = self._scratch
+
+        def target(name: str, encoding: str) -> np.ndarray | None:
+            """Where a picture is made: its Image message's buffer when that is wanted."""
+            if name not in wanted:
+                return None
+            return self._buffers[name].pixels_for(height, width, encoding)
+
+        result = segmenter.segment(
+            image, foreground=bool(pictures & {'blurred', 'confidence'}),
+            mask_out=target('mask', 'mono8'),
+            foreground_out=scratch.buffer('foreground', (height, width), np.float32))
         header = msg.header
         colored = None
         if pictures & {'mask_color', 'overlay'}:
-            colored = colorize(result.mask, palette, scratch=self._scratch)
+            colored_out = target('mask_color', 'bgr8')
+            if colored_out is None:
+                colored_out = scratch.buffer('colored', (height, width, 3), np.uint8)
+            colored = colorize(result.mask, palette, scratch=scratch, out=colored_out)
         makers = {
             'mask': lambda: result.mask,
             'mask_color': lambda: colored,
             'overlay': lambda: overlay(image, result.mask, palette, alpha, colored=colored,
-                                       scratch=self._scratch),
+                                       scratch=scratch, out=target('overlay', 'bgr8')),
             'blurred': lambda: apply_background_effect(image, result.foreground, effects,
-                                                       scratch=self._scratch),
+                                                       scratch=scratch,
+                                                       out=target('blurred', 'bgr8')),
         }
         made = {name: makers[name]() for name in OUTPUTS if name in pictures}
         for name in ALL_OUTPUTS:
@@ -427,7 +447,8 @@ class SelfieSegNode(LifecycleNode):
                 codec = 'png' if picture == 'mask' else 'jpeg'
                 out = encode_compressed(made[picture], codec, header, quality=quality)
             else:
-                out = encode_image(made[picture], 'mono8' if picture == 'mask' else 'bgr8', header)
+                out = self._buffers[picture].message_of(
+                    made[picture], 'mono8' if picture == 'mask' else 'bgr8', header)
             self._outputs[name].publish(out)
             self._stats.count(name)
         info = self._camera_info
@@ -508,6 +529,9 @@ def main(args: Sequence[str] | None = None) -> int:
     """Entry point of ``selfie_seg_node``; SIGINT or SIGTERM at any moment exits 0."""
     node: SelfieSegNode | None = None
     code = 0
+    # One OpenCV thread: each effect on a frame is a few milliseconds, and OpenCV's worker
+    # threads spin between such calls, costing more CPU per frame than they save in latency.
+    cv2.setNumThreads(1)
     with process.StopSignal() as stop:
         try:
             process.init(args)
