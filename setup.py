@@ -42,6 +42,7 @@ setup(
         'console_scripts': [
             'selfie-seg = selfie_seg_ros.cli:main',
             'selfie_seg_node = selfie_seg_ros.ros.entry_points:node',
+            'selfie_seg_cameras = selfie_seg_ros.ros.entry_points:cameras',
             'selfie_seg_camera = selfie_seg_ros.ros.entry_points:camera',
             'selfie_seg_viewer = selfie_seg_ros.ros.entry_points:viewer',
         ],

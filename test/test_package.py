@@ -32,7 +32,8 @@ MULTI_LAUNCH = REPO / 'launch' / 'multi_camera.launch.py'
 PARAMS_YAML = REPO / 'config' / 'selfie_seg.yaml'
 RVIZ_CONFIG = REPO / 'config' / 'selfie_seg.rviz'
 DDS_PROFILE = REPO / 'config' / 'fastdds_shm.xml'
-CONSOLE_SCRIPTS = ('selfie_seg_node', 'selfie_seg_camera', 'selfie-seg', 'selfie_seg_viewer')
+CONSOLE_SCRIPTS = ('selfie_seg_node', 'selfie_seg_camera', 'selfie-seg', 'selfie_seg_viewer',
+                   'selfie_seg_cameras')
 NODE_PARAMETERS = {spec.name for spec in PARAMS}
 MAIN_LAUNCH_ARGUMENTS = {
     'image_topic', 'device', 'effect', 'model', 'autostart', 'params_file', 'namespace',

@@ -62,6 +62,11 @@ def node() -> None:
     sys.exit(run('selfie_seg_ros.ros.node'))
 
 
+def cameras() -> None:
+    """``selfie_seg_cameras``."""
+    sys.exit(run('selfie_seg_ros.ros.cameras'))
+
+
 def camera() -> None:
     """``selfie_seg_camera``."""
     sys.exit(run('selfie_seg_ros.ros.camera'))

@@ -44,6 +44,7 @@ from selfie_seg_ros.engine.effects import (
     overlay,
     parse_rgb,
 )
+from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
 from selfie_seg_ros.ros.diagnostics import build_status
@@ -83,8 +84,11 @@ class SelfieSegNode(LifecycleNode):
     before ``configure``; everything that costs memory or CPU is created by the transitions.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, pool: ModelPool | None = None, **kwargs: Any) -> None:
+        """Declare the parameters; ``pool`` shares compiled models with other nodes of the
+        process (one per camera), ``kwargs`` go to ``LifecycleNode`` (e.g. ``namespace``)."""
         super().__init__('selfie_seg', **kwargs)
+        self._pool = pool
         params.declare_all(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._stats = FrameStats(ALL_OUTPUTS)
@@ -267,7 +271,7 @@ class SelfieSegNode(LifecycleNode):
 
     def _build_segmenter(self, options: SegmenterOptions) -> Segmenter:
         try:
-            return Segmenter(options=options)
+            return Segmenter(options=options, pool=self._pool)
         except Exception as error:  # every engine error carries an actionable message
             raise StartupError(str(error)) from error
 
