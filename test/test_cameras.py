@@ -16,7 +16,8 @@ from ros_harness import BIN, Peer, bgr_image_msg, image_array, ros_env, unique_d
 from sensor_msgs.msg import Image
 
 from selfie_seg_ros.ros import harness
-from selfie_seg_ros.ros.cameras import parse_namespaces, split_arguments
+from selfie_seg_ros.ros.camera_list import Camera, parse_cameras, parse_namespaces
+from selfie_seg_ros.ros.cameras import split_arguments
 
 MODEL = 'selfie_segmentation'
 
@@ -42,6 +43,18 @@ def test_namespaces_are_parsed_to_absolute_names(values, expected):
 def test_bad_namespaces_are_rejected_with_a_reason(values, message):
     with pytest.raises(ValueError, match=message):
         parse_namespaces(values)
+
+
+def test_launch_camera_list_is_parsed_and_checked():
+    assert parse_cameras('{namespace: front};{namespace: rear, camera_source: /v/rear.mp4};') == [
+        Camera('/front', ''), Camera('/rear', '/v/rear.mp4')]
+    assert parse_cameras('{namespace: cam, camera_source: 0}') == [Camera('/cam', '0')]
+    for text, message in (('', 'at least one'), ('front', 'mapping'),
+                          ('{namespace: a, source: x}', 'unknown key'),
+                          ('{namespace: a};{namespace: /a}', 'twice'),
+                          ('{namespace: 2a}', 'not a ROS namespace'), ('{namespace: [}', 'YAML')):
+        with pytest.raises(ValueError, match=message):
+            parse_cameras(text)
 
 
 def test_ros_arguments_are_split_off():

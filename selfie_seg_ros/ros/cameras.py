@@ -16,7 +16,6 @@ Python runtime and libraries, and one executor thread. Every node keeps its own 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 
@@ -26,36 +25,8 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.ros import process
+from selfie_seg_ros.ros.camera_list import parse_namespaces
 from selfie_seg_ros.ros.node import SelfieSegNode, StartupError
-
-_TOKEN = r'[A-Za-z_][A-Za-z0-9_]*'
-_NAMESPACE = re.compile(rf'/?{_TOKEN}(/{_TOKEN})*/?')
-_SEPARATORS = re.compile(r'[\s,;]+')
-
-
-def parse_namespaces(values: Sequence[str]) -> list[str]:
-    """Camera namespaces from the command line, as absolute names (``front`` -> ``/front``).
-
-    Each value may hold several names separated by spaces, commas or semicolons (a launch
-    argument is one string).
-
-    Raises:
-        ValueError: no name, a name that is not a valid ROS namespace, or a name given twice.
-    """
-    names = [name for value in values for name in _SEPARATORS.split(value) if name]
-    if not names:
-        raise ValueError('give at least one camera namespace, e.g. --namespaces front rear')
-    result: list[str] = []
-    for name in names:
-        if not _NAMESPACE.fullmatch(name):
-            raise ValueError(
-                f'{name!r} is not a ROS namespace: use letters, digits and underscores, '
-                "'/' between parts, no part starting with a digit")
-        absolute = '/' + name.strip('/')
-        if absolute in result:
-            raise ValueError(f'camera namespace {absolute} is given twice')
-        result.append(absolute)
-    return result
 
 
 def split_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
