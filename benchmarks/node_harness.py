@@ -155,9 +155,9 @@ class PublisherProcess:
     """This file's ``publish`` command as a subprocess; its summary comes back as JSON."""
 
     def __init__(self, domain: int, width: int, height: int, rate: float,
-                 wait_for_subscriber: bool = True) -> None:
+                 wait_for_subscriber: bool = True, topic: str = INPUT_TOPIC) -> None:
         args = [sys.executable, str(Path(__file__).resolve()), 'publish', '--width', str(width),
-                '--height', str(height), '--rate', str(rate)]
+                '--height', str(height), '--rate', str(rate), '--topic', topic]
         if not wait_for_subscriber:
             args.append('--no-wait')
         self.process = subprocess.Popen(args, env=ros_env(domain), stdout=subprocess.PIPE,
@@ -190,7 +190,7 @@ def benchmark_frame(width: int, height: int) -> Any:
 class FramePublisher:
     """Publishes one pre-built frame, re-stamped each time; usable in a thread or a process."""
 
-    def __init__(self, node: Any, width: int, height: int) -> None:
+    def __init__(self, node: Any, width: int, height: int, topic: str = INPUT_TOPIC) -> None:
         import numpy as np
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import Image
@@ -200,7 +200,7 @@ class FramePublisher:
         self.msg.header.frame_id = 'bench_camera'
         self.msg.data = np.ascontiguousarray(frame).tobytes()
         # Camera drivers publish with sensor-data QoS (best effort), as the node subscribes.
-        self.pub = node.create_publisher(Image, INPUT_TOPIC, qos_profile_sensor_data)
+        self.pub = node.create_publisher(Image, topic, qos_profile_sensor_data)
         self.count = 0
 
     def publish(self) -> None:
@@ -238,6 +238,7 @@ def publish_main(argv: Sequence[str]) -> int:
     parser.add_argument('--width', type=int, required=True)
     parser.add_argument('--height', type=int, required=True)
     parser.add_argument('--rate', type=float, required=True, help='Hz; 0 = as fast as possible')
+    parser.add_argument('--topic', default=INPUT_TOPIC)
     parser.add_argument('--no-wait', action='store_true',
                         help='publish before any subscriber has matched')
     options = parser.parse_args(argv)
@@ -250,7 +251,7 @@ def publish_main(argv: Sequence[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     node = Node('bench_publisher')
-    publisher = FramePublisher(node, options.width, options.height)
+    publisher = FramePublisher(node, options.width, options.height, options.topic)
     cpu = CpuMeter(os.getpid())
     summary = publisher.run(options.rate, stop, wait_for_subscriber=not options.no_wait)
     summary['cpu_percent'] = cpu.percent()
