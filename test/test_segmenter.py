@@ -21,7 +21,7 @@ from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.convert import ModelLoadError
 from selfie_seg_ros.engine.errors import UnknownModelError
 from selfie_seg_ros.engine.fetch import FetchError
-from selfie_seg_ros.engine.model_pool import ModelPool
+from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter, check_device
 
 MODEL_SIZE = 64
@@ -631,3 +631,11 @@ def test_pool_compiles_per_device_settings_and_survives_a_failed_build(colour_xm
     f32.close()
     hint.close()
     assert len(pool) == 0
+
+
+def test_one_thread_core_compiles_cpu_models_on_one_thread(colour_xml, model_dir):
+    pool = ModelPool(one_thread_core())
+    with Segmenter(model=str(colour_xml), cache_dir=model_dir, pool=pool,
+                   progress=False) as segmenter:
+        assert int(segmenter._compiled.get_property('INFERENCE_NUM_THREADS')) == 1
+        assert segmenter.segment(np.zeros((8, 8, 3), np.uint8)).mask.shape == (8, 8)

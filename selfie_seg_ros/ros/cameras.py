@@ -23,7 +23,7 @@ import cv2
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-from selfie_seg_ros.engine.model_pool import ModelPool
+from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.ros import process
 from selfie_seg_ros.ros.camera_list import parse_namespaces
 from selfie_seg_ros.ros.node import SelfieSegNode, StartupError
@@ -62,7 +62,7 @@ def main(args: Sequence[str] | None = None) -> int:
     with process.StopSignal() as stop:
         try:
             process.init(argv)
-            pool = ModelPool()
+            pool = ModelPool(one_thread_core())
             nodes = build_nodes(namespaces, pool)
             for node in nodes:
                 if node.autostart:

@@ -44,7 +44,7 @@ from selfie_seg_ros.engine.effects import (
     overlay,
     parse_rgb,
 )
-from selfie_seg_ros.engine.model_pool import ModelPool
+from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
 from selfie_seg_ros.ros.diagnostics import build_status
@@ -539,7 +539,7 @@ def main(args: Sequence[str] | None = None) -> int:
     with process.StopSignal() as stop:
         try:
             process.init(args)
-            node = SelfieSegNode()
+            node = SelfieSegNode(pool=ModelPool(one_thread_core()))
             if node.autostart:
                 node.bring_up()
             else:
