@@ -108,12 +108,16 @@ print(json.dumps(marks))
 
 def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_thread: bool,
              quiet_wait: float = 0.0,
-             patches: tuple[str, ...] = (), peer: bool = False) -> dict[str, Any]:
-    """One size and rate on a fresh node (or the MediaPipe peer); returns the measurements."""
+             patches: tuple[str, ...] = (), peer: bool = False,
+             outputs: tuple[str, ...] = OUTPUTS) -> dict[str, Any]:
+    """One size and rate on a fresh node (or the MediaPipe peer); returns the measurements.
+
+    Only ``outputs`` are subscribed (the node computes only what is subscribed).
+    """
     width, height = SIZES[size]
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
     pipeline = Pipeline(width, height, rate, publisher_thread=publisher_thread, patches=patches,
-                        peer=peer)
+                        peer=peer, outputs=outputs)
     try:
         time.sleep(warmup)
         node_cpu = CpuMeter(pipeline.node.pid)
@@ -137,7 +141,7 @@ def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_th
     recording = pipeline.recording
     window_s = (end_ns - start_ns) / 1e9
     topics: dict[str, Any] = {}
-    for topic in OUTPUTS:
+    for topic in outputs:
         samples = recording.samples(topic, start_ns, end_ns)
         latency = latencies_ms(samples)
         third = max(1, len(latency) // 3)
@@ -159,9 +163,9 @@ def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_th
         processed = after.total('processed') - before.total('processed')
         diag_s = (after.received_ns - before.received_ns) / 1e9
     if peer:
-        # The peer publishes no diagnostics: every output frame (blurred, published last) is a
+        # The peer publishes no diagnostics: every frame of the last output (published last) is a
         # processed frame; what it received is unknown.
-        processed, diag_s = len(recording.samples('blurred', start_ns, end_ns)), window_s
+        processed, diag_s = len(recording.samples(outputs[-1], start_ns, end_ns)), window_s
     last_values = after.values if after is not None else {}
     result = {
         'node': 'MediaPipe peer' if peer else 'selfie_seg_node',
@@ -210,23 +214,23 @@ def _ms(value: float | None) -> str:
 
 
 def throughputtable(results: list[dict[str, Any]], markdown: bool) -> str:
-    """The per-case table; latency columns are those of the blurred output (published last)."""
-    header = ['node', 'size', 'input', 'published Hz', 'node in fps',
-              'out fps mask/overlay/blurred', 'blurred p50/p95/p99 ms', 'mask p95 ms', 'dropped',
-              'node CPU %',
+    """The per-case table; latency columns are those of the last output (blurred, when all are
+    subscribed: it is published last)."""
+    header = ['node', 'size', 'input', 'published Hz', 'node in fps', 'out fps per output',
+              'last output p50/p95/p99 ms', 'mask p95 ms', 'dropped', 'node CPU %',
               'CPU ms/frame', 'RSS MiB', 'backlog ms', 'other load (cores)', 'target']
     rows = []
     for r in results:
         t = r['topics']
-        blurred = t['blurred']
+        blurred = t[list(t)[-1]]
         peer = r.get('node') == 'MediaPipe peer'
         rows.append([
             r.get('node', 'selfie_seg_node'), r['size'],
             'max' if r['rate'] == 'max' else f'{r["rate"]:g} Hz',
             f'{r["publisher"].get("rate", 0):.1f}', '-' if peer else f'{r["node_input_fps"]:.1f}',
-            '/'.join(f'{t[name]["fps"]:.1f}' for name in OUTPUTS),
+            '/'.join(f'{name} {t[name]["fps"]:.1f}' for name in t),
             '/'.join(_ms(blurred[k]) for k in ('p50_ms', 'p95_ms', 'p99_ms')),
-            _ms(t['mask']['p95_ms']),
+            _ms(t['mask']['p95_ms']) if 'mask' in t else '-',
             '-' if peer else
             f'{r["node_dropped"]} ({r["node_dropped"] / max(r["node_received"], 1):.0%})',
             f'{r["node_cpu_percent"]:.0f}', _ms(r['node_cpu_ms_per_frame']),
@@ -252,8 +256,9 @@ def peer_ratios(results: list[dict[str, Any]]) -> str:
         lines.append(
             f'{r["size"]} {r["rate"]}: ours / peer CPU per frame '
             f'{"-" if cpu is None else f"{cpu:.2f}x"}{verdict}, RSS '
-            f'{mine["node_rss_mib"] / max(r["node_rss_mib"] or 1, 1):.2f}x, blurred fps '
-            f'{mine["topics"]["blurred"]["fps"]:.1f} vs {r["topics"]["blurred"]["fps"]:.1f}')
+            f'{mine["node_rss_mib"] / max(r["node_rss_mib"] or 1, 1):.2f}x, last output fps '
+            f'{mine["topics"][list(mine["topics"])[-1]]["fps"]:.1f} vs '
+            f'{r["topics"][list(r["topics"])[-1]]["fps"]:.1f}')
     return '\n'.join(lines)
 
 
@@ -481,6 +486,8 @@ def main() -> int:
                         help='experiment: run the node with these changes (cv<N>, ov<N>, '
                              'switch<MS>, single_executor, events_executor, check_fields; see '
                              'node_harness.py)')
+    parser.add_argument('--outputs', default=','.join(OUTPUTS),
+                        help='outputs to subscribe, e.g. mask (the node computes only those)')
     parser.add_argument('--peer', action='store_true',
                         help='after each case, run the same case on the MediaPipe peer node '
                              '(mediapipe_peer_node.py in .venv-mediapipe) and compare')
@@ -511,6 +518,7 @@ def main() -> int:
         results = []
         rates = [0.0 if r.strip() == 'max' else float(r) for r in args.rates.split(',')]
         patches = tuple(p for p in args.patch.split(',') if p)
+        outputs = tuple(o.strip() for o in args.outputs.split(',') if o.strip())
         if args.peer and not PEER_PYTHON.exists():
             raise SystemExit(f'{PEER_PYTHON} not found: make venv-mediapipe')
         for size in (s.strip() for s in args.sizes.split(',')):
@@ -520,7 +528,7 @@ def main() -> int:
                         result = run_case(size, rate, args.seconds, args.warmup,
                                           publisher_thread=args.publisher_thread,
                                           quiet_wait=args.quiet_wait, patches=patches,
-                                          peer=peer)
+                                          peer=peer, outputs=outputs)
                         result['attempt'] = attempt + 1
                         if (args.max_other is None
                                 or result['other_busy_cores'] <= args.max_other):
@@ -529,8 +537,8 @@ def main() -> int:
                               f'{result["other_busy_cores"]:.2f} cores, again', flush=True)
                     results.append(result)
                     print(f'  {result["node"]} {size} {result["rate"]}: out fps '
-                          + '/'.join(f'{result["topics"][t]["fps"]:.1f}' for t in OUTPUTS)
-                          + f', blurred p95 {_ms(result["topics"]["blurred"]["p95_ms"])} ms, '
+                          + '/'.join(f'{result["topics"][t]["fps"]:.1f}' for t in outputs)
+                          + f', last p95 {_ms(result["topics"][outputs[-1]]["p95_ms"])} ms, '
                           f'load {os.getloadavg()[0]:.2f}', flush=True)
         output['cases'] = results
         where = 'a thread of the recording process' if args.publisher_thread else 'its own process'

@@ -386,7 +386,8 @@ class Pipeline:
     def __init__(self, width: int, height: int, rate: float,
                  parameters: dict[str, str] | None = None, timeout: float = 60.0,
                  publisher_thread: bool = False, patches: Sequence[str] = (),
-                 node_env: dict[str, str] | None = None, peer: bool = False) -> None:
+                 node_env: dict[str, str] | None = None, peer: bool = False,
+                 outputs: Sequence[str] = OUTPUTS) -> None:
         """Start everything; returns once all three outputs arrive.
 
         Args:
@@ -400,12 +401,14 @@ class Pipeline:
             patches: Experimental changes to the node (see :data:`EXPERIMENT_LAUNCHER`).
             node_env: Extra environment variables of the node process.
             peer: Run the MediaPipe peer node instead of ours (see :class:`NodeUnderTest`).
+            outputs: The outputs to subscribe (and wait for).
 
         Raises:
             StartError: with the node's log when it does not come up.
         """
         self.domain = harness.unique_domain_id()
-        self.recorder = Recorder(self.domain)
+        self.outputs = tuple(outputs)
+        self.recorder = Recorder(self.domain, self.outputs)
         self.node = NodeUnderTest(self.domain, parameters, extra_env=node_env, patches=patches,
                                   peer=peer)
         self.publisher: PublisherProcess | None = None
@@ -432,7 +435,7 @@ class Pipeline:
             raise
 
     def _flowing(self) -> bool:
-        return all(self.recorder.recording.first_received_ns(t) for t in OUTPUTS)
+        return all(self.recorder.recording.first_received_ns(t) for t in self.outputs)
 
     @property
     def recording(self) -> Recording:
