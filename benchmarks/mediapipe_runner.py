@@ -1,10 +1,14 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""MediaPipe's own selfie segmentation runtime, as a subprocess for the project's benchmarks.
+"""MediaPipe's own selfie segmentation and Pose runtimes, as a subprocess for the benchmarks.
 
 Runs inside the separate MediaPipe venv ``.venv-mediapipe`` (``make bench-mediapipe`` builds it:
 mediapipe 0.10.21 pins numpy<2, so it cannot share the project's venv) and imports nothing from
 this project. Images are read from files the caller wrote (PNG, lossless), so both runtimes see the
 same pixels.
+
+``--solution pose`` runs the legacy ``Pose(static_image_mode=True, enable_segmentation=True)``
+(one person, model_complexity 1 = pose_landmark_full) instead of ``SelfieSegmentation``; an image
+where it finds nobody gets an all-zero mask.
 
 Commands (results as JSON on stdout):
     masks --out DIR IMAGE...   write ``DIR/<image stem>.npy``: the float32 HxW segmentation_mask
@@ -36,10 +40,17 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+SOLUTION = 'selfie'
+"""'selfie' or 'pose' (set from the command line)."""
+
 
 def _solution(model_selection: int) -> Any:
     import mediapipe as mp
 
+    if SOLUTION == 'pose':
+        return mp.solutions.pose.Pose(
+            static_image_mode=True, enable_segmentation=True, model_complexity=1
+        )
     return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=model_selection)
 
 
@@ -52,6 +63,8 @@ def _read_rgb(path: Path) -> np.ndarray:
 
 def _process(solution: Any, rgb: np.ndarray) -> np.ndarray:
     mask = solution.process(rgb).segmentation_mask
+    if mask is None:  # Pose found nobody
+        return np.zeros(rgb.shape[:2], np.float32)
     return np.asarray(mask, dtype=np.float32)
 
 
@@ -163,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model-selection', type=int, choices=(0, 1), default=0,
                         help='0: general 256x256 model, 1: landscape 144x256 model')
+    parser.add_argument('--solution', choices=('selfie', 'pose'), default='selfie',
+                        help='selfie: SelfieSegmentation; pose: Pose with enable_segmentation')
     commands = parser.add_subparsers(dest='command', required=True)
     masks = commands.add_parser('masks', help='write the segmentation mask of each image (.npy)')
     masks.add_argument('--out', type=Path, required=True, help='output directory')
@@ -176,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     server = commands.add_parser('serve', help='time process() on request from stdin')
     server.add_argument('images', type=Path, nargs='+')
     args = parser.parse_args(argv)
+    global SOLUTION
+    SOLUTION = args.solution
     if args.command == 'serve':
         serve(args.images, args.model_selection)
         return 0

@@ -51,7 +51,8 @@ def test_cli_imports_no_ros_glue(path: Path) -> None:
 
 def test_whole_engine_and_cli_import_without_rclpy() -> None:
     """Importing every engine module and the CLI loads no ROS module (at runtime)."""
-    modules = [f'selfie_seg_ros.engine.{p.stem}' for p in _files('engine') if p.stem != '__init__']
+    modules = ['.'.join(p.relative_to(PACKAGE.parent).with_suffix('').parts)
+               for p in _files('engine') if p.stem != '__init__']
     code = (
         f'import sys, importlib\n'
         f'for name in {modules + ["selfie_seg_ros.cli"]!r}:\n'

@@ -19,6 +19,7 @@ from selfie_seg_ros.engine.errors import UnknownModelError
 
 ResizeMode = Literal['letterbox', 'stretch']
 Activation = Literal['none', 'softmax', 'sigmoid', 'auto']
+Pipeline = Literal['single', 'pose']
 
 MEDIAPIPE_MODELS_URL = 'https://storage.googleapis.com/mediapipe-models/image_segmenter'
 MEDIAPIPE_WHEEL = ('mediapipe', '0.10.21')
@@ -106,6 +107,11 @@ class ModelEntry:
     foreground_classes: tuple[int, ...]
     verified: bool
     """True when this project's tests run the real weights end to end."""
+    pipeline: Pipeline = 'single'
+    """'single': one model on the whole frame; 'pose': a person detector, then ``source`` on
+    each person's region."""
+    detector: UrlSource | WheelSource | None = None
+    """The person detector of a 'pose' pipeline."""
 
 
 def _mediapipe_url(name: str, precision: str) -> UrlSource:
@@ -173,6 +179,15 @@ CATALOG: dict[str, ModelEntry] = {
             ),
             labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='none',
             resize_mode='stretch', foreground_classes=(1,), verified=True,
+        ),
+        ModelEntry(
+            model_id='pose_segmentation',
+            description='MediaPipe Pose: person detector, then full-body segmentation of every '
+            'person (256x256 each), mediapipe wheel',
+            source=_wheel('mediapipe/modules/pose_landmark/pose_landmark_full.tflite'),
+            labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='sigmoid',
+            resize_mode='stretch', foreground_classes=(1,), verified=True, pipeline='pose',
+            detector=_wheel('mediapipe/modules/pose_detection/pose_detection.tflite'),
         ),
     )
 }

@@ -44,6 +44,8 @@ from selfie_seg_ros.engine.processing import (
 PerformanceHint = Literal['LATENCY', 'THROUGHPUT']
 Precision = Literal['auto', 'f32', 'f16', 'bf16']
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
+MAX_PEOPLE_LIMIT = 32
+MAX_REDETECT_INTERVAL = 1000
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class SegmenterOptions:
         cache_dir: model and IR cache; None = ``default_cache_dir()``.
         allow_download: fetch missing catalogue weights.
         progress: show download progress bars.
+        max_people: most people segmented per frame by multi-person pipelines
+            (pose_segmentation); single-frame models ignore it.
+        redetect_interval: multi-person pipelines on video follow people from frame to frame
+            and run the person detector only every this many frames (1 = every frame), or
+            sooner when a person is lost or there is room for more.
     """
 
     model: str = DEFAULT_MODEL
@@ -82,6 +89,15 @@ class SegmenterOptions:
     cache_dir: Path | None = None
     allow_download: bool = True
     progress: bool = True
+    max_people: int = 6
+    redetect_interval: int = 10
+
+
+LIVE_OPTIONS = frozenset(
+    {'threshold', 'foreground_classes', 'resize_mode', 'smoothing', 'max_people',
+     'redetect_interval'}
+)
+"""Options ``Segmenter.configure`` changes between frames; the rest need a new Segmenter."""
 
 
 @dataclass
@@ -95,6 +111,8 @@ class Segmentation:
     inference_ms: float = 0.0
     """Time spent in the compiled model."""
     timings: dict[str, float] = field(default_factory=dict)
+    instances: np.ndarray | None = None
+    """uint8 HxW person ids (0 = background, k = k-th person) from multi-person pipelines."""
 
 
 def _local_entry(path: Path, labels: tuple[str, ...] | None) -> ModelEntry:
@@ -154,6 +172,19 @@ def precision_hint(device: str, precision: str) -> str | None:
     return 'f32' if device.split('.')[0] == 'CPU' else None
 
 
+def check_people_options(options: SegmenterOptions) -> None:
+    """Raise ValueError unless max_people and redetect_interval are in range."""
+    if not 1 <= options.max_people <= MAX_PEOPLE_LIMIT:
+        raise ValueError(
+            f'max_people must be in 1..{MAX_PEOPLE_LIMIT}, got {options.max_people}'
+        )
+    if not 1 <= options.redetect_interval <= MAX_REDETECT_INTERVAL:
+        raise ValueError(
+            f'redetect_interval must be in 1..{MAX_REDETECT_INTERVAL} frames, got '
+            f'{options.redetect_interval}'
+        )
+
+
 def _layout(shape: Sequence[int]) -> str:
     """Guess NHWC (TFLite) or NCHW (ONNX) from a 4-D shape."""
     if len(shape) == 4 and shape[1] in (1, 2, 3, 4) and shape[3] not in (1, 2, 3, 4):
@@ -179,6 +210,24 @@ class Segmenter:
         >>> with Segmenter(model='selfie_segmentation', device='CPU') as segmenter:
         ...     result = segmenter.segment(image_bgr)
     """
+
+    def __new__(
+        cls,
+        model: str | None = None,
+        device: str | None = None,
+        *,
+        options: SegmenterOptions | None = None,
+        **changes: Any,
+    ) -> Segmenter:
+        """Build the segmenter class the model needs: a multi-person pipeline or one model."""
+        chosen = model if model is not None else changes.get(
+            'model', (options or SegmenterOptions()).model)
+        entry = CATALOG.get(chosen) if isinstance(chosen, str) else None
+        if cls is Segmenter and entry is not None and entry.pipeline == 'pose':
+            from selfie_seg_ros.engine.pose.pose_segmenter import PoseSegmenter
+
+            return super().__new__(PoseSegmenter)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -211,6 +260,7 @@ class Segmenter:
         if device is not None:
             changes['device'] = device
         options = replace(options, **changes)
+        check_people_options(options)
         started = time.perf_counter()
         self._pool = pool
         self._pool_key: tuple[str, ...] | None = None
@@ -383,14 +433,13 @@ class Segmenter:
     def configure(self, **changes: Any) -> None:
         """Change post-processing options for the next frame.
 
-        Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing. A
-        model or device change needs a new Segmenter.
+        Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing,
+        max_people, redetect_interval. A model or device change needs a new Segmenter.
 
         Raises:
             ValueError: an option cannot change live or has a bad value.
         """
-        live = {'threshold', 'foreground_classes', 'resize_mode', 'smoothing'}
-        fixed = set(changes) - live
+        fixed = set(changes) - LIVE_OPTIONS
         if fixed:
             raise ValueError(
                 f'{", ".join(sorted(fixed))} cannot change live: build a new Segmenter'
@@ -400,12 +449,18 @@ class Segmenter:
             raise ValueError(f'unknown resize mode {new.resize_mode!r}')
         if not 0.0 <= new.threshold <= 1.0:
             raise ValueError(f'threshold must be in [0, 1], got {new.threshold}')
+        check_people_options(new)
         new = replace(new, foreground_classes=self._resolve_classes(new.foreground_classes))
         with self._lock:
             self._smoother.weight = new.smoothing
             if new.resize_mode != self._options.resize_mode:
                 self._smoother.reset()
             self._options = new
+
+    def reset(self) -> None:
+        """Forget earlier frames (temporal smoothing state): the next frame starts a new video."""
+        with self._lock:
+            self._smoother.reset()
 
     # -- inference ------------------------------------------------------------------------------
 

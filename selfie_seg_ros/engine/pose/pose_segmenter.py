@@ -1,0 +1,475 @@
+# Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
+"""MediaPipe Pose's person segmentation on OpenVINO, for every person in view.
+
+Person detector (224x224, SSD anchors) -> one body-aligned region per person -> the pose landmark
+model on all regions in one batch (256x256; its segmentation output is the person's mask, its
+auxiliary landmarks give the region for the next frame) -> each mask warped back into the frame
+-> combined into the class mask (0 background, 1 person) and the instance mask (k = k-th person).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import openvino as ov
+from openvino.preprocess import ColorFormat, PrePostProcessor
+
+from selfie_seg_ros.engine.catalog import BINARY_LABELS, ModelEntry, Normalization
+from selfie_seg_ros.engine.convert import load_ir
+from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError
+from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.engine.pose.anchors import generate_anchors
+from selfie_seg_ros.engine.pose.detector import DEFAULT_MIN_SCORE, decode_detections, sigmoid
+from selfie_seg_ros.engine.pose.roi import (
+    Roi,
+    crop,
+    crop_matrix,
+    letterbox_roi,
+    roi_from_points,
+    tensor_to_frame_points,
+)
+from selfie_seg_ros.engine.pose.tracking import PersonTracker, Track
+from selfie_seg_ros.engine.processing import TemporalSmoother
+from selfie_seg_ros.engine.segmenter import (
+    Segmentation,
+    Segmenter,
+    SegmenterOptions,
+    check_device,
+    check_people_options,
+    precision_hint,
+    resolve_model,
+)
+
+DETECTOR_RANGE = Normalization(mean=127.5, scale=127.5)  # [-1, 1]
+LANDMARK_RANGE = Normalization(mean=0.0, scale=255.0)  # [0, 1]
+PRESENCE_THRESHOLD = 0.5
+"""MediaPipe Pose's ``min_tracking_confidence`` default: below it the person is lost."""
+NUM_LANDMARKS = 39
+AUX_LANDMARKS = (33, 34)
+"""The landmark model's alignment points: mid-hip centre and the full-body size/rotation point."""
+
+
+@dataclass
+class PersonResult:
+    """The landmark model's verdict on one region."""
+
+    track: Track
+    roi: Roi
+    """The region the landmark model saw (the track moves on to ``next_roi``)."""
+    presence: float
+    window: tuple[int, int, int, int] | None
+    """The part of the frame the region covers: left, top, right, bottom (None: outside)."""
+    plane: np.ndarray
+    """float32 person probability over ``window``."""
+    next_roi: Roi
+
+
+def detector_entry(entry: ModelEntry) -> ModelEntry:
+    """The catalogue entry of a pose pipeline's detector (cached next to the landmark model)."""
+    if entry.detector is None:
+        raise ModelLoadError(f'catalogue entry {entry.model_id!r} names no person detector')
+    return replace(entry, source=entry.detector)
+
+
+def _output_by_shape(model: ov.Model, path: Path, *shapes: tuple[int, ...]) -> list[int]:
+    found: list[int] = []
+    dims = [tuple(d.get_length() if d.is_static else -1 for d in o.get_partial_shape())
+            for o in model.outputs]
+    for shape in shapes:
+        matches = [i for i, d in enumerate(dims) if d[1:] == shape[1:]]
+        if not matches:
+            raise ModelLoadError(
+                f'{path}: expected an output of shape {list(shape)}, found '
+                f'{", ".join(str(list(d)) for d in dims)}; is this MediaPipe\'s pose model?'
+            )
+        found.append(matches[0])
+    return found
+
+
+def _static_input(model: ov.Model, path: Path) -> tuple[int, int]:
+    shape = model.input(0).get_partial_shape()
+    if len(model.inputs) != 1 or not shape.is_static or len(shape) != 4 or shape[3] != 3:
+        raise ModelLoadError(f'{path}: expected one 1xHxWx3 image input, got {shape}')
+    return shape[2].get_length(), shape[1].get_length()
+
+
+def _with_preprocessing(model: ov.Model, norm: Normalization) -> ov.Model:
+    """Feed u8 BGR NHWC; the model gets f32 RGB scaled as it was trained."""
+    ppp = PrePostProcessor(model)
+    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout('NHWC')) \
+        .set_color_format(ColorFormat.BGR)
+    ppp.input().model().set_layout(ov.Layout('NHWC'))
+    steps = ppp.input().preprocess().convert_element_type(ov.Type.f32)
+    steps.convert_color(ColorFormat.RGB)
+    if norm.mean:
+        steps.mean(norm.mean)
+    steps.scale(norm.scale)
+    return ppp.build()
+
+
+class PoseSegmenter(Segmenter):
+    """Person segmentation of every person in view (up to ``max_people``) with MediaPipe Pose.
+
+    Built by ``Segmenter(model='pose_segmentation')``. On video, people are followed from frame
+    to frame through the regions their landmarks give (see ``PersonTracker``); call ``reset()``
+    between unrelated images to detect afresh.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        *,
+        options: SegmenterOptions | None = None,
+        core: ov.Core | None = None,
+        **changes: Any,
+    ) -> None:
+        """Fetch, convert (cached) and compile the detector and the landmark model.
+
+        Raises:
+            KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
+        """
+        options = options or SegmenterOptions()
+        if model is not None:
+            changes['model'] = model
+        if device is not None:
+            changes['device'] = device
+        options = replace(options, **changes)
+        check_people_options(options)
+        started = time.perf_counter()
+        self._core = core or ov.Core()
+        self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
+        check_device(options.device, self.available_devices)
+        self.entry, self.source_path = resolve_model(options)
+        self.detector_source_path = fetch_model(
+            detector_entry(self.entry), options.cache_dir,
+            allow_download=options.allow_download, progress=options.progress,
+        )
+        cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+        self.model_path = load_ir(self.source_path, cache_dir)
+        self.detector_path = load_ir(self.detector_source_path, cache_dir)
+        landmark_ir = self._read(self.model_path)
+        detector_ir = self._read(self.detector_path)
+        self._detector_size = _static_input(detector_ir, self.detector_path)
+        self.input_size = _static_input(landmark_ir, self.model_path)
+        self._anchors = generate_anchors()
+        self._box_out, self._score_out = _output_by_shape(
+            detector_ir, self.detector_path, (1, len(self._anchors), 12),
+            (1, len(self._anchors), 1))
+        width, height = self.input_size
+        self._landmark_out, self._presence_out, self._mask_out = _output_by_shape(
+            landmark_ir, self.model_path, (1, NUM_LANDMARKS * 5), (1, 1), (1, height, width, 1))
+        landmark_ir.reshape({landmark_ir.input(0): ov.PartialShape([-1, height, width, 3])})
+        config = self._config(options)
+        self._detector = self._compile(_with_preprocessing(detector_ir, DETECTOR_RANGE),
+                                       options, config)
+        self._compiled = self._compile(_with_preprocessing(landmark_ir, LANDMARK_RANGE),
+                                       options, config)
+        self._detect_request = self._detector.create_infer_request()
+        self._request = self._compiled.create_infer_request()
+        self.labels: tuple[str, ...] = BINARY_LABELS
+        self.num_classes = 2
+        self._channels_out = 1
+        self._smoother = TemporalSmoother(options.smoothing)
+        self._tracker = PersonTracker(options.redetect_interval)
+        self._unsure: list[Track] = []
+        self._lock = threading.Lock()
+        self._options = replace(
+            options, foreground_classes=self._resolve_classes(options.foreground_classes))
+        self.startup_s = time.perf_counter() - started
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _read(self, path: Path) -> ov.Model:
+        try:
+            return self._core.read_model(path)
+        except Exception as error:
+            raise ModelLoadError(
+                f'cannot read OpenVINO model {path}: {error}. Delete it to convert again.'
+            ) from error
+
+    def _config(self, options: SegmenterOptions) -> dict[str, Any]:
+        config: dict[str, Any] = {'PERFORMANCE_HINT': options.performance_hint}
+        precision = precision_hint(options.device, options.precision)
+        if precision:
+            config['INFERENCE_PRECISION_HINT'] = precision
+        return config
+
+    def _compile(
+        self, model_ir: ov.Model, options: SegmenterOptions, config: dict[str, Any]
+    ) -> ov.CompiledModel:
+        try:
+            return self._core.compile_model(model_ir, options.device, config)
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise DeviceError(
+                f'cannot compile {model_ir.friendly_name or "the pose models"} on '
+                f'{options.device!r}: {first}; available devices: '
+                f'{", ".join(self._core.available_devices)}'
+            ) from error
+
+    # -- live options ---------------------------------------------------------------------------
+
+    @property
+    def people(self) -> int:
+        """How many people are followed right now."""
+        return len(self._tracker.tracks)
+
+    def configure(self, **changes: Any) -> None:
+        """Change post-processing options for the next frame (see ``Segmenter.configure``)."""
+        super().configure(**changes)
+        with self._lock:
+            self._tracker.redetect_interval = self._options.redetect_interval
+            self._tracker.trim(self._options.max_people)
+
+    def reset(self) -> None:
+        """Forget earlier frames: followed people and temporal smoothing."""
+        with self._lock:
+            self._smoother.reset()
+            self._tracker.reset()
+
+    # -- inference ------------------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray) -> list[tuple[Roi, float]]:
+        """Run the person detector on a BGR frame: (region, score) per person, best first."""
+        size = (image.shape[1], image.shape[0])
+        frame_roi, padding = letterbox_roi(size, self._detector_size)
+        tensor = crop(image, frame_roi, self._detector_size, cv2.BORDER_CONSTANT)
+        self._detect_request.infer({0: ov.Tensor(tensor[None], shared_memory=True)})
+        boxes = self._detect_request.get_output_tensor(self._box_out).data
+        scores = self._detect_request.get_output_tensor(self._score_out).data
+        detections = decode_detections(
+            boxes, scores, self._anchors, padding, min_score=DEFAULT_MIN_SCORE,
+            input_size=self._detector_size,
+        )
+        return [(roi_from_points(d.keypoints[0], d.keypoints[1], size), d.score)
+                for d in detections]
+
+    def _landmarks(self, image: np.ndarray, tracks: list[Track]) -> list[PersonResult]:
+        """The landmark model on every track's region, in one batch."""
+        if not tracks:
+            return []
+        size = (image.shape[1], image.shape[0])
+        batch = np.stack([crop(image, t.roi, self.input_size, cv2.BORDER_REPLICATE)
+                          for t in tracks])
+        self._request.infer({0: ov.Tensor(batch, shared_memory=True)})
+        landmarks = self._request.get_output_tensor(self._landmark_out).data
+        presence = self._request.get_output_tensor(self._presence_out).data.reshape(-1)
+        logits = self._request.get_output_tensor(self._mask_out).data
+        masks = sigmoid(logits[..., 0])
+        results = []
+        for i, track in enumerate(tracks):
+            points = landmarks[i].reshape(NUM_LANDMARKS, 5)[list(AUX_LANDMARKS), :2]
+            frame_points = tensor_to_frame_points(points, track.roi, self.input_size)
+            normalised = frame_points / np.float32(size)
+            next_roi = roi_from_points(normalised[0], normalised[1], size)
+            window = _frame_window(track.roi, size)
+            plane = np.zeros((0, 0), np.float32)
+            if window is not None:
+                left, top, right, bottom = window
+                plane = cv2.warpAffine(
+                    masks[i],
+                    _window_matrix(track.roi, self.input_size, left, top),
+                    (right - left, bottom - top), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+                )
+            results.append(PersonResult(track, track.roi, float(presence[i]), window, plane,
+                                        next_roi))
+        return results
+
+    def _timed_detect(self, image: np.ndarray, timer: dict[str, float]) -> list[tuple[Roi, float]]:
+        tick = time.perf_counter()
+        candidates = self.detect(image)
+        timer['detection_ms'] += (time.perf_counter() - tick) * 1e3
+        return candidates
+
+    def _follow(
+        self, image: np.ndarray, tracks: list[Track], timer: dict[str, float],
+        *, just_detected: bool = False,
+    ) -> tuple[list[PersonResult], bool]:
+        """Landmarks for ``tracks``; present people move to their next region, others are lost.
+
+        Args:
+            just_detected: the tracks come from the detector on this frame. A person the landmark
+                model is unsure of (presence below 0.5, e.g. cut by the image border) is then
+                still segmented on this frame, on the detector's word, but not followed.
+
+        Returns:
+            The people to segment on this frame and whether anybody was lost.
+        """
+        tick = time.perf_counter()
+        batch = self._landmarks(image, tracks)
+        timer['landmark_ms'] += (time.perf_counter() - tick) * 1e3
+        shown = []
+        for result in batch:
+            if result.presence >= PRESENCE_THRESHOLD:
+                shown.append(result)
+                self._tracker.update(result.track, result.next_roi, result.presence)
+            elif just_detected:
+                shown.append(result)
+                self._unsure.append(result.track)
+            else:
+                self._tracker.update(result.track, None, result.presence)
+        return shown, len(shown) < len(batch)
+
+    def _find_people(
+        self, image: np.ndarray, known: list[PersonResult], max_people: int,
+        timer: dict[str, float],
+    ) -> list[PersonResult]:
+        """Run the detector for people not followed yet, hiding everybody found so far.
+
+        MediaPipe's pose detector is made for one dominant person: with several people in view it
+        scores the others low. So every person found is painted over (mid grey, the detector's
+        zero) and the detector runs again on what is left, until it finds nobody new.
+
+        Returns:
+            The new people's results (already followed by the tracker).
+        """
+        canvas = image.copy()
+        hidden: list[PersonResult] = list(known)
+        found: list[PersonResult] = []
+        for _round in range(max_people):
+            for result in hidden:
+                _hide(canvas, result)
+            hidden = []
+            new = self._tracker.add_detections(self._timed_detect(canvas, timer), max_people)
+            if not new:
+                break
+            shown, _ = self._follow(image, new, timer, just_detected=True)
+            found += shown
+            hidden = shown
+            if not shown or self.people >= max_people:
+                break
+        return found
+
+    def segment(self, image_bgr: np.ndarray, *, foreground: bool = True) -> Segmentation:
+        """Segment every person (up to ``max_people``) in one frame.
+
+        Returns:
+            Segmentation with the class mask (1 = person), the instance mask (k = k-th person,
+            stable while a person is followed) and the soft foreground.
+
+        Raises:
+            ValueError: the image is not an 8-bit BGR/grey image or has zero size.
+        """
+        image = self._prepare(image_bgr)
+        with self._lock:
+            options = self._options
+            started = time.perf_counter()
+            size = (image.shape[1], image.shape[0])
+            tracker = self._tracker
+            tracker.start_frame(size)
+            timer = {'detection_ms': 0.0, 'landmark_ms': 0.0}
+            results, lost = self._follow(image, list(tracker.tracks), timer)
+            if (lost or tracker.needs_detection()) and self.people < options.max_people:
+                results += self._find_people(image, results, options.max_people, timer)
+            tracker.drop_duplicates()
+            results = [r for r in results if r.track in tracker.tracks]
+            for track in self._unsure:
+                # Segmented on the detector's word; not followed: look for them again next frame.
+                tracker.update(track, None, 0.0)
+                tracker.request_detection()
+            self._unsure = []
+            tick = time.perf_counter()
+            probability, instances = self._compose(results, size)
+            soft = self._smoother.update(probability)
+            mask = (soft >= options.threshold).astype(np.uint8)
+            if self.foreground_classes != (1,):
+                soft = 1.0 - soft if self.foreground_classes == (0,) else np.ones_like(soft)
+            instances[mask == 0] = 0
+            compose_ms = (time.perf_counter() - tick) * 1e3
+            total_ms = (time.perf_counter() - started) * 1e3
+        people = len(results)
+        inference_ms = timer['detection_ms'] + timer['landmark_ms']
+        timings = {
+            **timer,
+            'per_person_ms': timer['landmark_ms'] / people if people else 0.0,
+            'compose_ms': compose_ms,
+            'people': float(people),
+            'inference_ms': inference_ms,
+            'segment_ms': total_ms,
+        }
+        return Segmentation(
+            mask=mask,
+            foreground=np.array(soft, copy=True) if foreground else None,
+            inference_ms=inference_ms,
+            timings=timings,
+            instances=instances,
+        )
+
+    def _compose(
+        self, results: list[PersonResult], size: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each person's mask warped into the frame; per pixel the most likely person wins."""
+        width, height = size
+        best = np.zeros((height, width), np.float32)
+        instances = np.zeros((height, width), np.uint8)
+        for result in results:
+            if result.window is None:
+                continue
+            left, top, right, bottom = result.window
+            region = best[top:bottom, left:right]
+            wins = result.plane > region
+            region[wins] = result.plane[wins]
+            instances[top:bottom, left:right][wins] = result.track.slot + 1
+        return best, instances
+
+    def infer_raw(self, model_image: np.ndarray) -> np.ndarray:
+        """The landmark model's person probability for one model-sized BGR crop (HxWx1)."""
+        self._request.infer({0: ov.Tensor(np.ascontiguousarray(model_image)[None],
+                                          shared_memory=True)})
+        return sigmoid(self._request.get_output_tensor(self._mask_out).data[0])
+
+    def close(self) -> None:
+        """Release both compiled models and their requests."""
+        self._detect_request = None  # type: ignore[assignment]
+        self._detector = None  # type: ignore[assignment]
+        super().close()
+
+    def __repr__(self) -> str:
+        return (
+            f'PoseSegmenter(model={self._options.model!r}, device={self.device!r}, '
+            f'input={self.input_size[0]}x{self.input_size[1]} per person, '
+            f'max_people={self._options.max_people})'
+        )
+
+
+HIDE_VALUE = 127
+"""Mid grey: zero after the detector's [-1, 1] input scaling."""
+HIDE_MARGIN = 15
+"""Pixels around a person's mask that are hidden too (the detector keys on edges)."""
+
+
+def _hide(canvas: np.ndarray, result: PersonResult) -> None:
+    """Paint a found person over on ``canvas`` so that the detector looks elsewhere."""
+    if result.window is None:
+        return
+    left, top, right, bottom = result.window
+    person = (result.plane >= 0.5).astype(np.uint8)
+    person = cv2.dilate(person, np.ones((HIDE_MARGIN, HIDE_MARGIN), np.uint8))
+    canvas[top:bottom, left:right][person > 0] = HIDE_VALUE
+
+
+def _frame_window(roi: Roi, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The part of the frame a region covers (left, top, right, bottom), None when outside."""
+    box = roi.box()
+    left = max(0, int(np.floor(box[0])))
+    top = max(0, int(np.floor(box[1])))
+    right = min(size[0], int(np.ceil(box[2])) + 1)
+    bottom = min(size[1], int(np.ceil(box[3])) + 1)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right, bottom
+
+
+def _window_matrix(roi: Roi, tensor_size: tuple[int, int], left: int, top: int) -> np.ndarray:
+    """Frame-window pixels to tensor pixels (for WARP_INVERSE_MAP)."""
+    matrix = crop_matrix(roi, tensor_size).astype(np.float64)
+    matrix[:, 2] += matrix[:, 0] * left + matrix[:, 1] * top
+    return matrix
