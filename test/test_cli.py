@@ -194,3 +194,33 @@ def test_console_script_runs(astronaut_png, tmp_path, model_cache_dir):
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / 'mask.png').is_file()
+
+
+def test_image_pose_segmentation_writes_instances(run, pose_model_paths, street_photo_path,
+                                                  tmp_path):
+    code, out, err = run('image', str(street_photo_path), '--model', 'pose_segmentation',
+                         '--out', str(tmp_path))
+    assert code == 0, err
+    mask = cv2.imread(str(tmp_path / 'mask.png'), cv2.IMREAD_UNCHANGED)
+    instances = cv2.imread(str(tmp_path / 'instances.png'), cv2.IMREAD_UNCHANGED)
+    assert instances.shape == mask.shape == (1080, 810) and instances.dtype == np.uint8
+    ids = [int(i) for i in np.unique(instances) if i]
+    assert ids == list(range(1, len(ids) + 1)) and len(ids) >= 3  # one id per person
+    assert np.array_equal(instances > 0, mask == 1)  # the mask covers every person
+    assert f'people: {len(ids)} ' in out and 'ms per person' in out
+    assert 'wrote' in out and 'instances.png' in out
+
+
+def test_image_single_model_writes_no_instances(run, astronaut_png, tmp_path):
+    code, _, err = run('image', str(astronaut_png), '--model', MODEL, '--out', str(tmp_path))
+    assert code == 0, err
+    assert not (tmp_path / 'instances.png').exists()
+
+
+def test_max_people_is_checked(astronaut_png, tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-m', 'selfie_seg_ros.cli', 'image', str(astronaut_png),
+         '--max-people', '0', '--out', str(tmp_path)],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert '--max-people: must be in 1..32, got 0' in result.stderr

@@ -113,6 +113,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help='comma-separated class names for a model file outside the catalogue',
     )
     group.add_argument(
+        '--max-people',
+        type=_max_people,
+        default=6,
+        help='most people segmented per frame by pose_segmentation, 1..32 (default: 6)',
+    )
+    group.add_argument(
         '--cache-dir',
         type=Path,
         default=None,
@@ -123,6 +129,16 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='never download weights; fail if they are not cached',
     )
+
+
+def _max_people(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a whole number, got {text!r}') from None
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f'must be in 1..32, got {value}')
+    return value
 
 
 def _add_effect_args(parser: argparse.ArgumentParser) -> None:
@@ -218,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument('--device', default='CPU', help='compile once on this device to check it')
     # What open_segmenter needs beyond these flags: the engine's defaults.
     fetch.set_defaults(no_download=False, hint='LATENCY', precision='auto', resize_mode='auto',
-                       threshold=0.5, labels='', classes='')
+                       threshold=0.5, labels='', classes='', max_people=6)
     return parser
 
 
@@ -285,6 +301,7 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
             smoothing=smoothing,
             cache_dir=args.cache_dir,
             allow_download=not args.no_download,
+            max_people=args.max_people,
         )
     except (SegmentationError, ValueError) as error:
         raise CliError(str(error)) from error
@@ -334,6 +351,9 @@ def run_image(args: argparse.Namespace) -> int:
         effects_ms = (time.perf_counter() - started) * 1e3
         args.out.mkdir(parents=True, exist_ok=True)
         outputs = {'mask.png': result.mask, 'overlay.png': overlaid, 'blurred.png': blurred}
+        if result.instances is not None:
+            # 0 = background, k = k-th person (best detection first).
+            outputs['instances.png'] = result.instances
         for name, array in outputs.items():
             if not cv2.imwrite(str(args.out / name), array):
                 raise CliError(f'cannot write {args.out / name}')
@@ -352,6 +372,12 @@ def run_image(args: argparse.Namespace) -> int:
                 if share
             )
         )
+        if result.instances is not None:
+            timings = result.timings
+            print(
+                f'people: {int(timings["people"])} (detection {timings["detection_ms"]:.1f} ms, '
+                f'{timings["per_person_ms"]:.1f} ms per person)'
+            )
         for name in outputs:
             print(f'wrote {args.out / name}')
     return 0
