@@ -23,10 +23,12 @@ from selfie_seg_ros.engine.pose.roi import (
     Roi,
     crop,
     crop_matrix,
+    detection_views,
     letterbox_roi,
     normalize_radians,
     roi_from_points,
     tensor_to_frame_points,
+    tile_grid,
     warp_to_frame,
 )
 from selfie_seg_ros.engine.pose.tracking import PersonTracker, same_person
@@ -161,16 +163,17 @@ def test_same_person_is_about_centres_not_overlap() -> None:
 def test_tracker_slots_schedule_and_losses() -> None:
     tracker = PersonTracker(redetect_interval=3)
     tracker.start_frame((640, 480))
-    assert tracker.needs_detection()
+    assert tracker.needs_detection() and tracker.search_due()
     new = tracker.add_detections([(_roi(100, 100), 0.9), (_roi(105, 100), 0.8),
                                   (_roi(400, 100), 0.7), (_roi(600, 100), 0.6)], max_people=2)
     assert [t.slot for t in new] == [0, 1]  # the duplicate is skipped, the limit holds
     assert [t.roi.center_x for t in new] == [100, 400]
+    tracker.searched()
     for _ in range(2):
         tracker.start_frame((640, 480))
         assert not tracker.needs_detection()
     tracker.start_frame((640, 480))
-    assert tracker.needs_detection()
+    assert tracker.needs_detection() and tracker.search_due()
     # Losing person 1 frees slot 0: the next person found takes it; person 2 keeps slot 1.
     tracker.update(tracker.tracks[0], None, 0.1)
     assert [t.slot for t in tracker.tracks] == [1]
@@ -182,5 +185,27 @@ def test_tracker_slots_schedule_and_losses() -> None:
     tracker.trim(0)
     assert tracker.tracks == []
     tracker.add_detections([(_roi(1, 1), 0.9)], 1)
+    tracker.searched()
+    tracker.start_frame((640, 480))
+    assert not tracker.needs_detection()
+    tracker.request_detection()
+    assert tracker.search_due()
     tracker.start_frame((320, 240))  # a new frame size forgets everybody
     assert tracker.tracks == [] and tracker.needs_detection()
+
+
+def test_tiles_cover_the_frame_with_overlap() -> None:
+    tiles = tile_grid((1280, 720), 480, 192)
+    assert {side for _, _, side in tiles} == {480}
+    xs = sorted({x for x, _, _ in tiles})
+    ys = sorted({y for _, y, _ in tiles})
+    assert xs[0] == 0 and xs[-1] + 480 == 1280 and ys == [0, 240]
+    assert all(b - a <= 480 - 192 for a, b in zip(xs, xs[1:], strict=False))
+    assert tile_grid((300, 200), 480, 10) == [(0, 0, 200), (100, 0, 200)]
+    assert detection_views((1280, 720), 1) == []
+    two = detection_views((1280, 720), 2)
+    assert two == [(0, 0, 720), (560, 0, 720)]
+    three = detection_views((1280, 720), 3)
+    assert three[:2] == two and len(three) == len(set(three)) > 2
+    # A square frame's short-side tile is the whole frame: not searched twice.
+    assert (0, 0, 512) not in detection_views((512, 512), 3)

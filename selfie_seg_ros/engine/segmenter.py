@@ -73,8 +73,11 @@ class SegmenterOptions:
         max_people: most people segmented per frame by multi-person pipelines
             (pose_segmentation); single-frame models ignore it.
         redetect_interval: multi-person pipelines on video follow people from frame to frame
-            and run the person detector only every this many frames (1 = every frame), or
-            sooner when a person is lost or there is room for more.
+            and search the whole frame for people every this many frames (1 = every frame);
+            the detector also runs when a person is lost or nobody is followed.
+        detection_levels: where a search runs the person detector: 1 = the whole frame only
+            (as MediaPipe), 2 = also tiles of the frame's short side, 3 = also tiles of two
+            thirds of it (finds people down to about a seventh of the frame height).
     """
 
     model: str = DEFAULT_MODEL
@@ -91,11 +94,12 @@ class SegmenterOptions:
     progress: bool = True
     max_people: int = 6
     redetect_interval: int = 10
+    detection_levels: int = 3
 
 
 LIVE_OPTIONS = frozenset(
     {'threshold', 'foreground_classes', 'resize_mode', 'smoothing', 'max_people',
-     'redetect_interval'}
+     'redetect_interval', 'detection_levels'}
 )
 """Options ``Segmenter.configure`` changes between frames; the rest need a new Segmenter."""
 
@@ -173,7 +177,7 @@ def precision_hint(device: str, precision: str) -> str | None:
 
 
 def check_people_options(options: SegmenterOptions) -> None:
-    """Raise ValueError unless max_people and redetect_interval are in range."""
+    """Raise ValueError unless max_people, redetect_interval, detection_levels are in range."""
     if not 1 <= options.max_people <= MAX_PEOPLE_LIMIT:
         raise ValueError(
             f'max_people must be in 1..{MAX_PEOPLE_LIMIT}, got {options.max_people}'
@@ -183,6 +187,8 @@ def check_people_options(options: SegmenterOptions) -> None:
             f'redetect_interval must be in 1..{MAX_REDETECT_INTERVAL} frames, got '
             f'{options.redetect_interval}'
         )
+    if options.detection_levels not in (1, 2, 3):
+        raise ValueError(f'detection_levels must be 1, 2 or 3, got {options.detection_levels}')
 
 
 def _layout(shape: Sequence[int]) -> str:
@@ -434,7 +440,8 @@ class Segmenter:
         """Change post-processing options for the next frame.
 
         Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing,
-        max_people, redetect_interval. A model or device change needs a new Segmenter.
+        max_people, redetect_interval, detection_levels. A model or device change needs a new
+        Segmenter.
 
         Raises:
             ValueError: an option cannot change live or has a bad value.

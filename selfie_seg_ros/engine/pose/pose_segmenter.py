@@ -30,6 +30,7 @@ from selfie_seg_ros.engine.pose.roi import (
     Roi,
     crop,
     crop_matrix,
+    detection_views,
     letterbox_roi,
     roi_from_points,
     tensor_to_frame_points,
@@ -50,6 +51,10 @@ DETECTOR_RANGE = Normalization(mean=127.5, scale=127.5)  # [-1, 1]
 LANDMARK_RANGE = Normalization(mean=0.0, scale=255.0)  # [0, 1]
 PRESENCE_THRESHOLD = 0.5
 """MediaPipe Pose's ``min_tracking_confidence`` default: below it the person is lost."""
+NEW_PERSON_PRESENCE = 0.25
+"""A person the detector has just found on the whole frame is segmented on that frame from this
+presence score on (not followed below 0.5). Measured: people cut by the image border 0.46,
+whole-frame detections of small people with a region far too large 0.04-0.18."""
 NUM_LANDMARKS = 39
 AUX_LANDMARKS = (33, 34)
 """The landmark model's alignment points: mid-hip centre and the full-body size/rotation point."""
@@ -283,10 +288,21 @@ class PoseSegmenter(Segmenter):
                                         next_roi))
         return results
 
-    def _timed_detect(self, image: np.ndarray, timer: dict[str, float]) -> list[tuple[Roi, float]]:
+    def _timed_detect(
+        self, image: np.ndarray, timer: dict[str, float], view: tuple[int, int, int] | None
+    ) -> list[tuple[Roi, float]]:
+        """The detector on the whole frame (``view`` None) or on a (left, top, side) tile."""
         tick = time.perf_counter()
-        candidates = self.detect(image)
+        if view is None:
+            candidates = self.detect(image)
+        else:
+            left, top, side = view
+            candidates = [
+                (replace(roi, center_x=roi.center_x + left, center_y=roi.center_y + top), score)
+                for roi, score in self.detect(image[top:top + side, left:left + side])
+            ]
         timer['detection_ms'] += (time.perf_counter() - tick) * 1e3
+        timer['detector_runs'] += 1
         return candidates
 
     def _follow(
@@ -311,42 +327,66 @@ class PoseSegmenter(Segmenter):
             if result.presence >= PRESENCE_THRESHOLD:
                 shown.append(result)
                 self._tracker.update(result.track, result.next_roi, result.presence)
-            elif just_detected:
+            elif just_detected and result.presence >= NEW_PERSON_PRESENCE:
                 shown.append(result)
                 self._unsure.append(result.track)
             else:
                 self._tracker.update(result.track, None, result.presence)
-        return shown, len(shown) < len(batch)
+        return shown, any(r.presence < PRESENCE_THRESHOLD for r in batch)
 
     def _find_people(
-        self, image: np.ndarray, known: list[PersonResult], max_people: int,
-        timer: dict[str, float],
+        self, image: np.ndarray, known: list[PersonResult], options: SegmenterOptions,
+        timer: dict[str, float], *, tiles: bool,
     ) -> list[PersonResult]:
         """Run the detector for people not followed yet, hiding everybody found so far.
 
         MediaPipe's pose detector is made for one dominant person: with several people in view it
         scores the others low. So every person found is painted over (mid grey, the detector's
-        zero) and the detector runs again on what is left, until it finds nobody new.
+        zero) and the detector runs again on what is left, until it finds nobody new. With
+        ``tiles``, the same follows on each tile of ``detection_views`` (people far away).
 
         Returns:
             The new people's results (already followed by the tracker).
         """
+        size = (image.shape[1], image.shape[0])
+        views: list[tuple[int, int, int] | None] = [None]
+        if tiles:
+            views += detection_views(size, options.detection_levels)
         canvas = image.copy()
         hidden: list[PersonResult] = list(known)
+        accepted: list[PersonResult] = list(known)
         found: list[PersonResult] = []
-        for _round in range(max_people):
-            for result in hidden:
-                _hide(canvas, result)
-            hidden = []
-            new = self._tracker.add_detections(self._timed_detect(canvas, timer), max_people)
-            if not new:
-                break
-            shown, _ = self._follow(image, new, timer, just_detected=True)
-            found += shown
-            hidden = shown
-            if not shown or self.people >= max_people:
-                break
-        return found
+        for view in views:
+            for _round in range(options.max_people):
+                for result in hidden:
+                    _hide(canvas, result)
+                hidden = []
+                if self.people >= options.max_people:
+                    return found
+                candidates = self._timed_detect(canvas, timer, view)
+                new = self._tracker.add_detections(candidates, options.max_people)
+                if not new:
+                    break
+                # A tile may show part of a body: there only the landmark model's word counts.
+                shown, _ = self._follow(image, new, timer, just_detected=view is None)
+                fresh = []
+                for result in shown:
+                    if _covered(result, accepted) >= SHADOWED:
+                        self._forget(result.track)  # somebody already found, in a new region
+                    else:
+                        fresh.append(result)
+                        accepted.append(result)
+                found += fresh
+                # Only people the landmark model is sure of are hidden: an unsure region may be a
+                # poor detection around somebody a tile will find properly.
+                hidden = [r for r in fresh if r.presence >= PRESENCE_THRESHOLD]
+                if not fresh:
+                    break
+        return _drop_shadowed(found, known)
+
+    def _forget(self, track: Track) -> None:
+        self._tracker.update(track, None, 0.0)
+        self._unsure = [t for t in self._unsure if t is not track]
 
     def segment(self, image_bgr: np.ndarray, *, foreground: bool = True) -> Segmentation:
         """Segment every person (up to ``max_people``) in one frame.
@@ -365,10 +405,13 @@ class PoseSegmenter(Segmenter):
             size = (image.shape[1], image.shape[0])
             tracker = self._tracker
             tracker.start_frame(size)
-            timer = {'detection_ms': 0.0, 'landmark_ms': 0.0}
+            timer = {'detection_ms': 0.0, 'landmark_ms': 0.0, 'detector_runs': 0.0}
+            search = tracker.search_due()
             results, lost = self._follow(image, list(tracker.tracks), timer)
             if (lost or tracker.needs_detection()) and self.people < options.max_people:
-                results += self._find_people(image, results, options.max_people, timer)
+                results += self._find_people(image, results, options, timer, tiles=search)
+            if search:
+                tracker.searched()
             tracker.drop_duplicates()
             results = [r for r in results if r.track in tracker.tracks]
             for track in self._unsure:
@@ -454,6 +497,50 @@ def _hide(canvas: np.ndarray, result: PersonResult) -> None:
     person = (result.plane >= 0.5).astype(np.uint8)
     person = cv2.dilate(person, np.ones((HIDE_MARGIN, HIDE_MARGIN), np.uint8))
     canvas[top:bottom, left:right][person > 0] = HIDE_VALUE
+
+
+SHADOWED = 0.5
+"""A newly found person whose mask lies this much inside people found before is one of them."""
+
+
+def _person_pixels(result: PersonResult) -> np.ndarray:
+    return result.plane >= 0.5
+
+
+def _covered(unsure: PersonResult, sure: list[PersonResult]) -> float:
+    """Fraction of ``unsure``'s mask that lies inside the masks of ``sure``."""
+    if unsure.window is None:
+        return 1.0
+    left, top, right, bottom = unsure.window
+    mine = _person_pixels(unsure)
+    total = np.count_nonzero(mine)
+    if total == 0:
+        return 1.0
+    covered = np.zeros_like(mine)
+    for other in sure:
+        if other.window is None:
+            continue
+        o_left, o_top, o_right, o_bottom = other.window
+        x0, y0 = max(left, o_left), max(top, o_top)
+        x1, y1 = min(right, o_right), min(bottom, o_bottom)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        covered[y0 - top:y1 - top, x0 - left:x1 - left] |= (
+            _person_pixels(other)[y0 - o_top:y1 - o_top, x0 - o_left:x1 - o_left])
+    return np.count_nonzero(mine & covered) / total
+
+
+def _drop_shadowed(
+    found: list[PersonResult], known: list[PersonResult]
+) -> list[PersonResult]:
+    """Drop unsure people (presence < 0.5) who are mostly somebody the landmark model is sure of.
+
+    A poor whole-frame detection of a small person (a region far too large) gets a low presence
+    score; the same person found on a tile is sure, and then the poor one must go.
+    """
+    sure = [r for r in [*known, *found] if r.presence >= PRESENCE_THRESHOLD]
+    return [r for r in found
+            if r.presence >= PRESENCE_THRESHOLD or _covered(r, sure) < SHADOWED]
 
 
 def _frame_window(roi: Roi, size: tuple[int, int]) -> tuple[int, int, int, int] | None:

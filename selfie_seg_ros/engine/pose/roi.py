@@ -138,3 +138,43 @@ def roi_iou(a: Roi, b: Roi) -> float:
     union = ((box_a[2] - box_a[0]) * (box_a[3] - box_a[1])
              + (box_b[2] - box_b[0]) * (box_b[3] - box_b[1]) - inter)
     return float(inter / union) if union > 0 else 0.0
+
+
+def tile_grid(image_size: Size, side: int, min_overlap: int) -> list[tuple[int, int, int]]:
+    """Square tiles covering the frame, evenly spread, neighbours overlapping >= ``min_overlap``.
+
+    Returns:
+        (left, top, side) per tile, row by row; ``side`` is capped at the frame's short side.
+    """
+    width, height = image_size
+    side = max(1, min(side, width, height))
+    overlap = min(min_overlap, side - 1)
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        count = math.ceil((length - overlap) / (side - overlap))
+        return [round(i * (length - side) / (count - 1)) for i in range(count)]
+
+    return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
+def detection_views(image_size: Size, levels: int) -> list[tuple[int, int, int]]:
+    """The tiles a full search runs the detector on, after the whole frame.
+
+    Level 2 adds squares of the frame's short side (two for 16:9), level 3 squares of two thirds
+    of it: there a person of 1/7 of the frame height is as large in the detector's input as one
+    of 1/3 on the whole frame. A person up to ``overlap`` tall always lies wholly in one tile.
+
+    Args:
+        levels: 1 = whole frame only (MediaPipe), 2 or 3.
+    """
+    short = min(image_size)
+    views: list[tuple[int, int, int]] = []
+    if levels >= 2:
+        views += tile_grid(image_size, short, short // 5)
+    if levels >= 3:
+        side = round(short * 2 / 3)
+        views += tile_grid(image_size, side, round(side * 0.4))
+    whole = [(0, 0, short)] if image_size[0] == image_size[1] else []
+    return [view for i, view in enumerate(views) if view not in views[:i] and view not in whole]

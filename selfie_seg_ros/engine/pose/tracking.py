@@ -3,8 +3,8 @@
 
 Each person keeps a slot (instance id - 1) for as long as they are followed: the region a frame
 ends with (derived from the landmark model's alignment points) is where the next frame looks.
-The detector runs when nobody is followed, every ``redetect_interval`` frames (to find people
-who came into view), or when somebody was lost.
+The detector runs on the whole frame when nobody is followed or somebody was lost, and a full
+search (whole frame and tiles, for people far away) runs every ``redetect_interval`` frames.
 """
 
 from __future__ import annotations
@@ -47,13 +47,13 @@ class PersonTracker:
     def __init__(self, redetect_interval: int = 10) -> None:
         self.redetect_interval = redetect_interval
         self.tracks: list[Track] = []
-        self._frames_since_detection = 0
+        self._frames_since_search = redetect_interval
         self._image_size: tuple[int, int] | None = None
 
     def reset(self) -> None:
-        """Forget everybody: the next frame runs the detector."""
+        """Forget everybody: the next frame runs a full search."""
         self.tracks = []
-        self._frames_since_detection = 0
+        self._frames_since_search = self.redetect_interval
         self._image_size = None
 
     def start_frame(self, image_size: tuple[int, int]) -> None:
@@ -61,15 +61,24 @@ class PersonTracker:
         if image_size != self._image_size:
             self.reset()
             self._image_size = image_size
-        self._frames_since_detection += 1
+        else:
+            self._frames_since_search += 1
+
+    def search_due(self) -> bool:
+        """True when a full search is due (first frame, or the interval has passed)."""
+        return self._frames_since_search >= self.redetect_interval
 
     def needs_detection(self) -> bool:
-        """True when the detector is due: nobody followed, or the interval has passed."""
-        return not self.tracks or self._frames_since_detection >= self.redetect_interval
+        """True when the detector should run: nobody followed, or a full search is due."""
+        return not self.tracks or self.search_due()
+
+    def searched(self) -> None:
+        """A full search ran on this frame: the next one is due in ``redetect_interval`` frames."""
+        self._frames_since_search = 0
 
     def request_detection(self) -> None:
-        """Run the detector on the next frame, whatever the interval."""
-        self._frames_since_detection = self.redetect_interval
+        """Run a full search on the next frame, whatever the interval."""
+        self._frames_since_search = self.redetect_interval
 
     def add_detections(
         self, candidates: Sequence[tuple[Roi, float]], max_people: int
@@ -83,7 +92,6 @@ class PersonTracker:
         Returns:
             The new tracks (each got the lowest free slot, best detection first).
         """
-        self._frames_since_detection = 0
         new: list[Track] = []
         for roi, score in candidates:
             if len(self.tracks) >= max_people:
