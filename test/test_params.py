@@ -40,6 +40,9 @@ TABLE = {
     'threshold': ('double', 0.5, False),
     'resize_mode': ('string', 'auto', False),
     'smoothing': ('double', 0.0, False),
+    'max_people': ('integer', 6, False),
+    'redetect_interval': ('integer', 10, False),
+    'detection_levels': ('integer', 3, False),
     'compressed_input': ('bool', False, True),
     'model_cache_dir': ('string', '', True),
     'allow_download': ('bool', True, False),
@@ -52,6 +55,7 @@ RANGES = {
     'blur_strength': (1, 301), 'overlay_alpha': (0.0, 1.0), 'threshold': (0.0, 1.0),
     'smoothing': (0.0, 0.95), 'max_latency_ms': (1.0, 10000.0), 'max_drop_rate': (0.0, 1.0),
     'jpeg_quality': (1, 100),
+    'max_people': (1, 32), 'redetect_interval': (1, 1000), 'detection_levels': (1, 3),
 }
 LABELS = MULTICLASS_LABELS
 

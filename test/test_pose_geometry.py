@@ -189,7 +189,9 @@ def test_tracker_slots_schedule_and_losses() -> None:
     tracker.start_frame((640, 480))
     assert not tracker.needs_detection()
     tracker.request_detection()
-    assert tracker.search_due()
+    assert tracker.needs_detection() and not tracker.search_due()
+    tracker.detected()
+    assert not tracker.needs_detection()
     tracker.start_frame((320, 240))  # a new frame size forgets everybody
     assert tracker.tracks == [] and tracker.needs_detection()
 

@@ -61,10 +61,12 @@ from selfie_seg_ros.ros.stats import FrameStats
 OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
 """The node's output pictures, published raw on ``~/<name>``."""
 COMPRESSED_OUTPUTS = tuple(f'{name}/compressed' for name in OUTPUTS)
-ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence')
-"""Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence."""
+ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances')
+"""Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence,
+the person instances (multi-person models only)."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-LIVE_SEGMENTER_OPTIONS = ('threshold', 'resize_mode', 'smoothing')
+LIVE_SEGMENTER_OPTIONS = (
+    'threshold', 'resize_mode', 'smoothing', 'max_people', 'redetect_interval', 'detection_levels')
 RELOAD_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
 ERROR_LOG_PERIOD_S = 2.0
 
@@ -263,6 +265,9 @@ class SelfieSegNode(LifecycleNode):
             resize_mode=str(self._param('resize_mode')),  # type: ignore[arg-type]
             threshold=float(self._param('threshold')),
             smoothing=float(self._param('smoothing')),
+            max_people=int(self._param('max_people')),
+            redetect_interval=int(self._param('redetect_interval')),
+            detection_levels=int(self._param('detection_levels')),
             cache_dir=Path(cache_dir) if cache_dir else None,
             allow_download=bool(self._param('allow_download')),
             progress=False,
@@ -447,6 +452,10 @@ class SelfieSegNode(LifecycleNode):
             picture, _, compressed = name.partition('/')
             if name == 'confidence':
                 out: Image | CompressedImage = encode_probability(result.foreground, header)
+            elif name == 'instances':
+                if result.instances is None:  # a model without person instances
+                    continue
+                out = encode_image(result.instances, 'mono8', header)
             elif compressed:
                 codec = 'png' if picture == 'mask' else 'jpeg'
                 out = encode_compressed(made[picture], codec, header, quality=quality)

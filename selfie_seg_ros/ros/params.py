@@ -142,6 +142,20 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Temporal smoothing: weight of the previous frame's mask (0 = none).",
         range=(0.0, 0.95)),
     ParamSpec(
+        'max_people', 'integer', 6,
+        'Most people segmented per frame by multi-person models (pose_segmentation).',
+        range=(1, 32)),
+    ParamSpec(
+        'redetect_interval', 'integer', 10,
+        'Multi-person models follow people between frames and search the whole frame for new '
+        'people every this many frames (sooner when a person is lost).',
+        range=(1, 1000)),
+    ParamSpec(
+        'detection_levels', 'integer', 3,
+        'Where a search for people runs the person detector: 1 = whole frame only, 2 = also '
+        'tiles of the short side, 3 = also smaller tiles (people far away).',
+        range=(1, 3)),
+    ParamSpec(
         'compressed_input', 'bool', False,
         'Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.',
         read_only=True),

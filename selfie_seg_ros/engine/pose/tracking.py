@@ -48,6 +48,7 @@ class PersonTracker:
         self.redetect_interval = redetect_interval
         self.tracks: list[Track] = []
         self._frames_since_search = redetect_interval
+        self._detect_next = False
         self._image_size: tuple[int, int] | None = None
 
     def reset(self) -> None:
@@ -69,16 +70,20 @@ class PersonTracker:
         return self._frames_since_search >= self.redetect_interval
 
     def needs_detection(self) -> bool:
-        """True when the detector should run: nobody followed, or a full search is due."""
-        return not self.tracks or self.search_due()
+        """True when the detector should run: nobody followed, asked for, or a search is due."""
+        return not self.tracks or self._detect_next or self.search_due()
+
+    def detected(self) -> None:
+        """The detector ran on this frame."""
+        self._detect_next = False
 
     def searched(self) -> None:
         """A full search ran on this frame: the next one is due in ``redetect_interval`` frames."""
         self._frames_since_search = 0
 
     def request_detection(self) -> None:
-        """Run a full search on the next frame, whatever the interval."""
-        self._frames_since_search = self.redetect_interval
+        """Run the detector on the whole next frame (a full search stays on its schedule)."""
+        self._detect_next = True
 
     def add_detections(
         self, candidates: Sequence[tuple[Roi, float]], max_people: int
