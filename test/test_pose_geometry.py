@@ -140,6 +140,13 @@ def test_crop_puts_the_head_up_and_warps_back_where_it_came_from() -> None:
     assert crop_matrix(roi, (256, 256)).shape == (2, 3)
 
 
+def test_unusable_regions_are_recognised() -> None:
+    assert Roi(1.0, 2.0, 3.0, 3.0, 0.1).usable()
+    assert not Roi(float('nan'), 2.0, 3.0, 3.0, 0.0).usable()
+    assert not Roi(1.0, 2.0, float('inf'), 3.0, 0.0).usable()
+    assert not Roi(1.0, 2.0, 0.0, 0.0, 0.0).usable()  # both alignment points on one pixel
+
+
 def test_region_corners_outside_the_frame_read_as_border() -> None:
     frame = np.full((100, 100, 3), 50, np.uint8)
     roi = Roi(0.0, 0.0, 100.0, 100.0, 0.0)  # three quarters outside

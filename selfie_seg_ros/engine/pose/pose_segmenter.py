@@ -253,8 +253,9 @@ class PoseSegmenter(Segmenter):
             boxes, scores, self._anchors, padding, min_score=DEFAULT_MIN_SCORE,
             input_size=self._detector_size,
         )
-        return [(roi_from_points(d.keypoints[0], d.keypoints[1], size), d.score)
-                for d in detections]
+        regions = [(roi_from_points(d.keypoints[0], d.keypoints[1], size), d.score)
+                   for d in detections]
+        return [(roi, score) for roi, score in regions if roi.usable()]
 
     def _landmarks(self, image: np.ndarray, tracks: list[Track]) -> list[PersonResult]:
         """The landmark model on every track's region, in one batch."""
@@ -324,7 +325,9 @@ class PoseSegmenter(Segmenter):
         timer['landmark_ms'] += (time.perf_counter() - tick) * 1e3
         shown = []
         for result in batch:
-            if result.presence >= PRESENCE_THRESHOLD:
+            if not result.next_roi.usable():  # landmarks off the numeric rails: lost
+                self._tracker.update(result.track, None, 0.0)
+            elif result.presence >= PRESENCE_THRESHOLD:
                 shown.append(result)
                 self._tracker.update(result.track, result.next_roi, result.presence)
             elif just_detected and result.presence >= NEW_PERSON_PRESENCE:
@@ -332,7 +335,8 @@ class PoseSegmenter(Segmenter):
                 self._unsure.append(result.track)
             else:
                 self._tracker.update(result.track, None, result.presence)
-        return shown, any(r.presence < PRESENCE_THRESHOLD for r in batch)
+        return shown, any(r.presence < PRESENCE_THRESHOLD or not r.next_roi.usable()
+                          for r in batch)
 
     def _find_people(
         self, image: np.ndarray, known: list[PersonResult], options: SegmenterOptions,

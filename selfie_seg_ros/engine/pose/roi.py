@@ -35,6 +35,11 @@ class Roi:
     rotation: float
     """Radians, in [-pi, pi); positive turns the region clockwise on screen."""
 
+    def usable(self) -> bool:
+        """True when every number is finite and the region is at least a pixel wide."""
+        values = (self.center_x, self.center_y, self.width, self.height, self.rotation)
+        return all(math.isfinite(v) for v in values) and self.width >= 1 and self.height >= 1
+
     def box(self) -> np.ndarray:
         """Axis-aligned bounds (xmin, ymin, xmax, ymax) of the rotated rectangle, float32."""
         corners = cv2.boxPoints(self.as_rotated_rect())
