@@ -170,3 +170,17 @@ def test_grey_and_tiny_frames(segmenter: Segmenter) -> None:
     assert tiny.mask.shape == (3, 2) and not tiny.mask.any()
     with pytest.raises(ValueError, match='zero size'):
         segmenter.segment(np.zeros((0, 5, 3), np.uint8))
+
+
+def test_writes_into_caller_buffers(segmenter: Segmenter) -> None:
+    segmenter.reset()
+    image = astronaut('astronaut')
+    mask_out = np.full((512, 512), 7, np.uint8)
+    foreground_out = np.full((512, 512), -1.0, np.float32)
+    result = segmenter.segment(image, mask_out=mask_out, foreground_out=foreground_out)
+    assert result.mask is mask_out and result.foreground is foreground_out
+    assert set(np.unique(mask_out)) == {0, 1}
+    assert np.array_equal(mask_out, (foreground_out >= 0.5).astype(np.uint8))
+    # A buffer of another size is not used.
+    other = segmenter.segment(image, mask_out=np.zeros((10, 10), np.uint8))
+    assert other.mask.shape == (512, 512)

@@ -54,6 +54,7 @@ from selfie_seg_ros.ros.image_io import (
     decode_compressed,
     decode_image,
     encode_compressed,
+    encode_image,
     encode_probability,
 )
 from selfie_seg_ros.ros.stats import FrameStats

@@ -24,6 +24,7 @@ from selfie_seg_ros.engine.catalog import BINARY_LABELS, ModelEntry, Normalizati
 from selfie_seg_ros.engine.convert import load_ir
 from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.pose.anchors import generate_anchors
 from selfie_seg_ros.engine.pose.detector import DEFAULT_MIN_SCORE, decode_detections, sigmoid
 from selfie_seg_ros.engine.pose.roi import (
@@ -41,6 +42,7 @@ from selfie_seg_ros.engine.segmenter import (
     Segmentation,
     Segmenter,
     SegmenterOptions,
+    _fitting,
     check_device,
     check_people_options,
     precision_hint,
@@ -133,9 +135,13 @@ class PoseSegmenter(Segmenter):
         *,
         options: SegmenterOptions | None = None,
         core: ov.Core | None = None,
+        pool: ModelPool | None = None,
         **changes: Any,
     ) -> None:
         """Fetch, convert (cached) and compile the detector and the landmark model.
+
+        A ``pool`` only lends its Core: the pose models are compiled for this segmenter (their
+        batch size changes from frame to frame with the number of people).
 
         Raises:
             KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
@@ -148,7 +154,9 @@ class PoseSegmenter(Segmenter):
         options = replace(options, **changes)
         check_people_options(options)
         started = time.perf_counter()
-        self._core = core or ov.Core()
+        self._pool = None
+        self._pool_key = None
+        self._core = pool.core if pool is not None else core or ov.Core()
         self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
         check_device(options.device, self.available_devices)
         self.entry, self.source_path = resolve_model(options)
@@ -392,8 +400,18 @@ class PoseSegmenter(Segmenter):
         self._tracker.update(track, None, 0.0)
         self._unsure = [t for t in self._unsure if t is not track]
 
-    def segment(self, image_bgr: np.ndarray, *, foreground: bool = True) -> Segmentation:
+    def segment(
+        self,
+        image_bgr: np.ndarray,
+        *,
+        foreground: bool = True,
+        mask_out: np.ndarray | None = None,
+        foreground_out: np.ndarray | None = None,
+    ) -> Segmentation:
         """Segment every person (up to ``max_people``) in one frame.
+
+        ``mask_out`` and ``foreground_out`` are written into when they fit, as in
+        ``Segmenter.segment``.
 
         Returns:
             Segmentation with the class mask (1 = person), the instance mask (k = k-th person,
@@ -427,7 +445,11 @@ class PoseSegmenter(Segmenter):
             tick = time.perf_counter()
             probability, instances = self._compose(results, size)
             soft = self._smoother.update(probability)
-            mask = (soft >= options.threshold).astype(np.uint8)
+            shape = (image.shape[0], image.shape[1])
+            mask = _fitting(mask_out, shape, np.uint8)
+            if mask is None:
+                mask = np.empty(shape, np.uint8)
+            np.greater_equal(soft, options.threshold, out=mask.view(np.bool_))
             if self.foreground_classes != (1,):
                 soft = 1.0 - soft if self.foreground_classes == (0,) else np.ones_like(soft)
             instances[mask == 0] = 0
@@ -445,7 +467,7 @@ class PoseSegmenter(Segmenter):
         }
         return Segmentation(
             mask=mask,
-            foreground=np.array(soft, copy=True) if foreground else None,
+            foreground=_copy_into(soft, foreground_out) if foreground else None,
             inference_ms=inference_ms,
             timings=timings,
             instances=instances,
@@ -486,6 +508,15 @@ class PoseSegmenter(Segmenter):
             f'input={self.input_size[0]}x{self.input_size[1]} per person, '
             f'max_people={self._options.max_people})'
         )
+
+
+def _copy_into(values: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
+    """``values`` copied into ``buffer`` when it fits, else into a fresh array."""
+    target = _fitting(buffer, values.shape, np.float32)
+    if target is None:
+        return np.array(values, dtype=np.float32, copy=True)
+    np.copyto(target, values)
+    return target
 
 
 HIDE_VALUE = 127
