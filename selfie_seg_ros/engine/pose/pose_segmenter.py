@@ -322,8 +322,8 @@ class PoseSegmenter(Segmenter):
 
         Args:
             just_detected: the tracks come from the detector on this frame. A person the landmark
-                model is unsure of (presence below 0.5, e.g. cut by the image border) is then
-                still segmented on this frame, on the detector's word, but not followed.
+                model is unsure of (presence from 0.25 to 0.5, e.g. cut by the image border) is
+                then still segmented on this frame, on the detector's word, but not followed.
 
         Returns:
             The people to segment on this frame and whether anybody was lost.
