@@ -201,7 +201,9 @@ def test_a_failed_configure_reports_the_reason_and_can_be_retried(frame, tmp_pat
         assert 'missing.tflite' in node.output()
         (result,) = peer.set_parameters(model=MODEL)
         assert result.successful, result.reason
-        assert change_state(peer, Transition.TRANSITION_CONFIGURE), node.output()
+        assert change_state(peer, Transition.TRANSITION_CONFIGURE), \
+            f'state {get_state(peer)}\n{node.output()}'
+
         assert change_state(peer, Transition.TRANSITION_ACTIVATE), node.output()
         _assert_output(frames, peer)
     finally:

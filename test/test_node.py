@@ -359,7 +359,8 @@ def test_local_model_file_with_labels_from_a_parameter(running, photos, selfie_m
     try:
         results = peer.set_parameters(model=str(selfie_model_path), model_labels=['bg', 'human'])
         assert all(r.successful for r in results), results
-        assert peer.get_parameter('labels') == ['bg', 'human']
+        # The new model is built in the background; labels follow once it serves.
+        assert peer.wait_for(lambda: peer.get_parameter('labels') == ['bg', 'human'], 30)
         peer.received.clear()
         got, _ = publish_until(peer, photos['astronaut'], ('mask',), count=1)
         assert image_array(got['mask'][-1])[FACE_BOX_512].mean() > 0.9
@@ -369,4 +370,4 @@ def test_local_model_file_with_labels_from_a_parameter(running, photos, selfie_m
     finally:
         results = peer.set_parameters(model=MODEL, model_labels=[])
         assert all(r.successful for r in results), results
-    assert peer.get_parameter('labels') == ['background', 'person']
+    assert peer.wait_for(lambda: peer.get_parameter('labels') == ['background', 'person'], 30)

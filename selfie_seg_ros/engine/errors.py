@@ -30,3 +30,7 @@ class ModelLoadError(SegmentationError, RuntimeError):
 
 class DeviceError(SegmentationError, RuntimeError):
     """The requested OpenVINO device is unknown or not present on this machine."""
+
+
+class SegmenterClosedError(SegmentationError, RuntimeError):
+    """A frame was given to a Segmenter after ``close()``."""

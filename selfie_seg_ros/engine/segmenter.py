@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,12 @@ from selfie_seg_ros.engine.catalog import (
 )
 from selfie_seg_ros.engine.convert import load_ir
 from selfie_seg_ros.engine.devices import valid_device
-from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError, UnknownModelError
+from selfie_seg_ros.engine.errors import (
+    DeviceError,
+    ModelLoadError,
+    SegmenterClosedError,
+    UnknownModelError,
+)
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.processing import (
@@ -210,7 +216,9 @@ class Segmenter:
     """A segmentation model compiled on an OpenVINO device.
 
     Use as a context manager, or call ``close()``. ``segment()`` is meant for one thread at a time;
-    ``configure()`` may be called from another thread between frames.
+    ``configure()`` may be called from another thread between frames, and ``close()`` from
+    another thread at any time: it waits for a frame in progress, and later frames raise
+    :class:`SegmenterClosedError`.
 
     Example:
         >>> with Segmenter(model='selfie_segmentation', device='CPU') as segmenter:
@@ -295,7 +303,8 @@ class Segmenter:
         try:
             self._request = self._compiled.create_infer_request()
             self._smoother = TemporalSmoother(options.smoothing)
-            self._lock = threading.Lock()
+            # Reentrant: segment() holds it around infer_raw(), which takes it when called alone.
+            self._lock = threading.RLock()
             self._options = replace(
                 options, foreground_classes=self._resolve_classes(options.foreground_classes))
         except BaseException:
@@ -411,8 +420,11 @@ class Segmenter:
     @property
     def inference_precision(self) -> str:
         """The precision the compiled model computes in ('f32', 'bf16', 'f16'; '' if unknown)."""
+        compiled = self._compiled
+        if compiled is None:
+            return ''
         try:
-            value = self._compiled.get_property('INFERENCE_PRECISION_HINT')
+            value = compiled.get_property('INFERENCE_PRECISION_HINT')
         except RuntimeError:  # virtual devices (AUTO, MULTI, ...) do not report it
             return ''
         return value.to_string() if isinstance(value, ov.Type) else str(value)
@@ -493,10 +505,32 @@ class Segmenter:
         return rgba[None]
 
     def infer_raw(self, model_image: np.ndarray) -> np.ndarray:
-        """Run the compiled model on a model-sized BGR u8 image; returns HxWxC float32 (a copy)."""
-        self._request.infer({0: ov.Tensor(self._model_input(model_image), shared_memory=True)})
-        output = self._request.get_output_tensor(0).data
-        return np.array(output.reshape(output.shape[1], output.shape[2], -1), dtype=np.float32)
+        """Run the compiled model on a model-sized BGR u8 image; returns HxWxC float32 (a copy).
+
+        Raises:
+            SegmenterClosedError: after ``close()``.
+        """
+        with self._lock:
+            request = self._request  # read once: close() may clear it between two reads
+            if request is None:
+                raise SegmenterClosedError(f'{self!r} is closed')
+            request.infer({0: ov.Tensor(self._model_input(model_image), shared_memory=True)})
+            output = request.get_output_tensor(0).data
+            return np.array(output.reshape(output.shape[1], output.shape[2], -1),
+                            dtype=np.float32)
+
+    def warm_up(self) -> float:
+        """Run the model once on a blank input, so the first real frame is not the slow one.
+
+        The temporal smoothing state is left alone.
+
+        Returns:
+            The time the run took, in milliseconds.
+        """
+        started = time.perf_counter()
+        width, height = self.input_size
+        self.infer_raw(np.zeros((height, width, 3), np.uint8))
+        return (time.perf_counter() - started) * 1e3
 
     def segment(
         self,
@@ -521,6 +555,7 @@ class Segmenter:
 
         Raises:
             ValueError: the image is not an 8-bit BGR/grey image or has zero size.
+            SegmenterClosedError: after ``close()``.
         """
         image = self._prepare(image_bgr)
         with self._lock:
@@ -565,12 +600,17 @@ class Segmenter:
     # -- resources ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the infer request and the compiled model (or this user's share of it)."""
-        self._request = None  # type: ignore[assignment]
-        self._compiled = None  # type: ignore[assignment]
-        if self._pool is not None and self._pool_key is not None:
-            self._pool.release(self._pool_key)
-            self._pool_key = None
+        """Release the infer request and the compiled model (or this user's share of it).
+
+        Waits for a frame in progress on another thread; closing twice is harmless.
+        """
+        lock = getattr(self, '_lock', None)  # absent when the constructor failed early
+        with lock if lock is not None else contextlib.nullcontext():
+            self._request = None  # type: ignore[assignment]
+            self._compiled = None  # type: ignore[assignment]
+            if self._pool is not None and self._pool_key is not None:
+                self._pool.release(self._pool_key)
+                self._pool_key = None
 
     def __enter__(self) -> Segmenter:
         return self

@@ -11,15 +11,24 @@ The node only translates messages and parameters; the Segmenter and the effects 
 exactly as in the CLI. Frames are processed off the executor thread with a latest-frame
 policy: a new frame replaces one that is still waiting, so latency stays bounded when the camera is
 faster than the model.
+
+Parameter changes are judged as a whole before anything is applied (on-set callback). A change of
+``model``, ``model_labels``, ``device`` or ``precision`` then builds the new model on a background
+thread while the old one keeps serving; the new one is swapped in between two frames, and the old
+one is closed once no frame uses it. The parameters name the requested model from the moment the
+change is accepted; should the build fail, they are set back to the model that still serves and
+the reason is logged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +53,7 @@ from selfie_seg_ros.engine.effects import (
     overlay,
     parse_rgb,
 )
+from selfie_seg_ros.engine.hot_swap import BackgroundBuilder, BuildResult, HotSwap
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
@@ -57,6 +67,13 @@ from selfie_seg_ros.ros.image_io import (
     encode_image,
     encode_probability,
 )
+from selfie_seg_ros.ros.reconfigure import (
+    EFFECT_PARAMETERS,
+    LIVE_SEGMENTER_OPTIONS,
+    ModelConfig,
+    Running,
+    check_change,
+)
 from selfie_seg_ros.ros.stats import FrameStats
 
 OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
@@ -66,10 +83,9 @@ ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances')
 """Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence,
 the person instances (multi-person models only)."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-LIVE_SEGMENTER_OPTIONS = (
-    'threshold', 'resize_mode', 'smoothing', 'max_people', 'redetect_interval', 'detection_levels')
-RELOAD_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
 ERROR_LOG_PERIOD_S = 2.0
+BUILDER_NICENESS = 19
+"""The model builder thread runs at a lower priority than the frames (Linux)."""
 
 
 class StartupError(RuntimeError):
@@ -78,6 +94,32 @@ class StartupError(RuntimeError):
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
+
+
+@dataclass
+class LoadedModel:
+    """A compiled segmenter and what belongs to it; frames borrow it as a whole."""
+
+    segmenter: Segmenter
+    config: ModelConfig
+    palette: np.ndarray
+
+    def close(self) -> None:
+        self.segmenter.close()
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What the builder thread needs: the config and the full options, read on the executor."""
+
+    config: ModelConfig
+    options: SegmenterOptions
+
+
+def _lower_thread_priority() -> None:
+    # Linux: a thread id is a valid target of setpriority; elsewhere the thread keeps its priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILDER_NICENESS)
 
 
 class SelfieSegNode(LifecycleNode):
@@ -91,16 +133,34 @@ class SelfieSegNode(LifecycleNode):
         """Declare the parameters; ``pool`` shares compiled models with other nodes of the
         process (one per camera), ``kwargs`` go to ``LifecycleNode`` (e.g. ``namespace``)."""
         super().__init__('selfie_seg', **kwargs)
-        self._pool = pool
+        # One Core for the node's life, whatever its models: Cores made and dropped per model
+        # on several threads crashed the process at exit (OpenVINO wheels).
+        self._pool = pool if pool is not None else ModelPool()
         params.declare_all(self)
+        # On-set callbacks only judge; a post-set callback applies (rclpy >= Iron). Humble has
+        # no post-set callback: there the on-set callback applies after judging the whole change.
+        self._apply_after_set = hasattr(self, 'add_post_set_parameters_callback')
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        if self._apply_after_set:
+            self.add_post_set_parameters_callback(self._on_parameters_set)
         self._stats = FrameStats(ALL_OUTPUTS)
         self._scratch = Scratch()  # the worker's effect buffers, reused from frame to frame
         self._buffers = {name: ImageBuffer() for name in OUTPUTS}
         """The worker's output images, one per topic, reused from frame to frame."""
-        self._segmenter: Segmenter | None = None
+        # Builds models, and closes swapped-out ones (closing takes milliseconds): never on the
+        # executor or the worker. One thread for the node's life (see BackgroundBuilder).
+        self._builder: BackgroundBuilder[BuildRequest, LoadedModel] = BackgroundBuilder(
+            self._build_in_background, self._on_build_finished)
+        self._model: HotSwap[LoadedModel] = HotSwap(retire=self._builder.dispose)
+        self._running: Running | None = None
+        """The model that serves (None while unconfigured)."""
+        self._requested: ModelConfig | None = None
+        """The model the parameters ask for; differs from the running one while it builds."""
+        self._running_classes: list[str] = []
+        """``foreground_classes`` in force with the running model."""
+        self._build_done = self.create_guard_condition(self._on_build_done)
+        self._reverting = False
         self._effects: EffectOptions | None = None
-        self._palette: Any = None
         self._alpha = float(self._param('overlay_alpha'))
         self._jpeg_quality = int(self._param('jpeg_quality'))
         self._compressed = bool(self._param('compressed_input'))
@@ -133,21 +193,21 @@ class SelfieSegNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Fetch, convert and compile the model; create the publishers."""
+        values = self._values()
+        config = ModelConfig.from_values(values)
         try:
-            segmenter = self._build_segmenter(self._segmenter_options())
-            self._segmenter = segmenter
-            self._set_labels(segmenter.labels)
-            self._effects = self._effect_options()
-            self._palette = make_palette(segmenter.labels)
-            self._apply_foreground_classes(self._param('foreground_classes'))
+            segmenter = self._build_segmenter(self._segmenter_options(config, values))
+            self._install(LoadedModel(segmenter, config, make_palette(segmenter.labels)), values)
+            self._effects = self._effect_options(values)
         except (StartupError, ValueError) as error:
             self.configure_error = str(error)
             self.get_logger().error(f'cannot configure: {error}')
             self._release_model()
             return FAILURE
         self.configure_error = ''
-        self._alpha = float(self._param('overlay_alpha'))
-        self._jpeg_quality = int(self._param('jpeg_quality'))
+        self._requested = config
+        self._alpha = float(values['overlay_alpha'])
+        self._jpeg_quality = int(values['jpeg_quality'])
         overrides = QoSOverridingOptions.with_default_policies()
         self._outputs = {
             name: self.create_lifecycle_publisher(
@@ -241,9 +301,13 @@ class SelfieSegNode(LifecycleNode):
             self._diag_pub = None
 
     def _release_model(self) -> None:
-        if self._segmenter is not None:
-            self._segmenter.close()
-            self._segmenter = None
+        """Drop pending builds (one in progress is closed when done) and release the model."""
+        self._builder.cancel()
+        current = self._model.current
+        self._model.swap(None)  # retired: closed on the builder thread
+        if current is not None:
+            current.close()  # closed here and now; Segmenter.close() is idempotent
+        self._running = self._requested = None
 
     def _release_all(self) -> None:
         self._stop_intake()
@@ -255,25 +319,31 @@ class SelfieSegNode(LifecycleNode):
     def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
 
-    def _segmenter_options(self, **changes: Any) -> SegmenterOptions:
-        cache_dir = str(self._param('model_cache_dir'))
-        options = SegmenterOptions(
-            model=str(self._param('model')),
-            labels=tuple(self._param('model_labels')) or None,
-            device=str(self._param('device')),
-            performance_hint=str(self._param('performance_hint')),  # type: ignore[arg-type]
-            precision=str(self._param('precision')),  # type: ignore[arg-type]
-            resize_mode=str(self._param('resize_mode')),  # type: ignore[arg-type]
-            threshold=float(self._param('threshold')),
-            smoothing=float(self._param('smoothing')),
-            max_people=int(self._param('max_people')),
-            redetect_interval=int(self._param('redetect_interval')),
-            detection_levels=int(self._param('detection_levels')),
+    def _values(self, changed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every node parameter's value, with ``changed`` laid over them."""
+        values = {spec.name: self._param(spec.name) for spec in params.PARAMS}
+        values.update(changed or {})
+        return values
+
+    def _segmenter_options(self, config: ModelConfig,
+                           values: Mapping[str, Any]) -> SegmenterOptions:
+        cache_dir = str(values['model_cache_dir'])
+        return SegmenterOptions(
+            model=config.model,
+            labels=config.labels or None,
+            device=config.device,
+            performance_hint=str(values['performance_hint']),  # type: ignore[arg-type]
+            precision=config.precision,  # type: ignore[arg-type]
+            resize_mode=str(values['resize_mode']),  # type: ignore[arg-type]
+            threshold=float(values['threshold']),
+            smoothing=float(values['smoothing']),
+            max_people=int(values['max_people']),
+            redetect_interval=int(values['redetect_interval']),
+            detection_levels=int(values['detection_levels']),
             cache_dir=Path(cache_dir) if cache_dir else None,
-            allow_download=bool(self._param('allow_download')),
+            allow_download=bool(values['allow_download']),
             progress=False,
         )
-        return replace(options, **changes)
 
     def _build_segmenter(self, options: SegmenterOptions) -> Segmenter:
         try:
@@ -284,84 +354,136 @@ class SelfieSegNode(LifecycleNode):
     def _set_labels(self, labels: Sequence[str]) -> None:
         params.update_read_only(self, 'labels', list(labels))
 
-    def _effect_options(self, **values: Any) -> EffectOptions:
-        def value(name: str) -> Any:
-            return values[name] if name in values else self._param(name)
-
-        image_path = str(value('background_image'))
+    def _effect_options(self, values: Mapping[str, Any]) -> EffectOptions:
+        image_path = str(values['background_image'])
         background = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
         return EffectOptions(
-            effect=str(value('effect')),  # type: ignore[arg-type]
-            blur_strength=int(value('blur_strength')),
-            background_color=parse_rgb(value('background_color')),
+            effect=str(values['effect']),  # type: ignore[arg-type]
+            blur_strength=int(values['blur_strength']),
+            background_color=parse_rgb(values['background_color']),
             background_image=background,
         )
 
-    def _apply_foreground_classes(self, names: Sequence[str] | None) -> None:
-        assert self._segmenter is not None
-        self._segmenter.configure(foreground_classes=tuple(names or ()) or None)
-
     def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
-        """Validate every change first (pure), then apply them together, or none.
-
-        Unconfigured, values are only checked: ``configure`` reads them.
-        """
+        """Judge the whole change (pure); apply nothing, except on Humble (no post-set)."""
         values = {p.name: p.value for p in changed}
-        segmenter = self._segmenter
-        for name, value in values.items():
-            reason = params.validate(
-                name,
-                value,
-                available_devices=segmenter.available_devices if segmenter else (),
-                labels=segmenter.labels if segmenter and 'model' not in values else (),
-            )
-            if reason:
-                return SetParametersResult(successful=False, reason=reason)
-        if segmenter is None:
+        if self._reverting:
             return SetParametersResult(successful=True)
-        try:
-            if any(name in values for name in RELOAD_PARAMETERS):
-                self._reload(values)
-            segmenter_changes = {
-                name: values[name] for name in LIVE_SEGMENTER_OPTIONS if name in values
-            }
-            if segmenter_changes:
-                self._segmenter.configure(**segmenter_changes)
-            if 'foreground_classes' in values:
-                self._apply_foreground_classes(values['foreground_classes'])
-            effect_names = ('effect', 'blur_strength', 'background_color', 'background_image')
-            if any(name in values for name in effect_names):
-                self._effects = self._effect_options(**values)
-            if 'overlay_alpha' in values:
-                self._alpha = float(values['overlay_alpha'])
-            if 'jpeg_quality' in values:
-                self._jpeg_quality = int(values['jpeg_quality'])
-        except Exception as error:  # reject with the engine's reason; nothing half-applied
-            return SetParametersResult(successful=False, reason=str(error))
+        model = self._model.current
+        reason = check_change(
+            values, self._values(), running=self._running,
+            available_devices=model.segmenter.available_devices if model else ())
+        if reason:
+            return SetParametersResult(successful=False, reason=reason)
+        if not self._apply_after_set:
+            self._apply(values)
         return SetParametersResult(successful=True)
 
-    def _reload(self, values: dict[str, Any]) -> None:
-        """Build the new model while the old one keeps serving; swap only when it is ready."""
-        assert self._segmenter is not None
-        changes = {
-            name: values[name] for name in ('model', 'device', 'precision') if name in values}
-        if 'model_labels' in values:
-            changes['labels'] = tuple(values['model_labels']) or None
-        started = time.perf_counter()
-        new = self._build_segmenter(self._segmenter_options(**changes))
-        names = values.get('foreground_classes', self._param('foreground_classes'))
+    def _on_parameters_set(self, changed: list[Parameter]) -> None:
+        """Post-set callback: the whole change was accepted; apply it."""
+        if not self._reverting:
+            self._apply({p.name: p.value for p in changed})
+
+    def _apply(self, changed: Mapping[str, Any]) -> None:
+        """Apply an accepted change: live options now, a new model in the background."""
+        if self._running is None:
+            return  # unconfigured: configure reads the parameters
+        values = self._values(changed)
+        target = ModelConfig.from_values(values)
+        if target == self._running.config:
+            self._requested = target  # back to what serves: a pending build is dropped
+        elif target != self._requested:
+            self._requested = target
+            self._builder.request(BuildRequest(target, self._segmenter_options(target, values)))
+            self.get_logger().info(f'loading {target}; {self._running.config} keeps serving')
+        model = self._model.current
+        live = {name: changed[name] for name in LIVE_SEGMENTER_OPTIONS if name in changed}
+        if 'foreground_classes' in changed and self._requested == self._running.config:
+            names = list(changed['foreground_classes'])
+            live['foreground_classes'] = tuple(names) or None
+            self._running_classes = names
+        if model is not None and live:
+            model.segmenter.configure(**live)
+        if any(name in changed for name in EFFECT_PARAMETERS):
+            self._effects = self._effect_options(values)
+        if 'overlay_alpha' in changed:
+            self._alpha = float(changed['overlay_alpha'])
+        if 'jpeg_quality' in changed:
+            self._jpeg_quality = int(changed['jpeg_quality'])
+
+    def _build_in_background(self, request: BuildRequest) -> LoadedModel:
+        _lower_thread_priority()
+        segmenter = Segmenter(options=request.options, pool=self._pool)
         try:
-            new.configure(foreground_classes=tuple(names or ()) or None)
-        except ValueError:
-            self.get_logger().warning(
-                f'foreground_classes {list(names)} do not fit the new model; using its default'
-            )
-            new.configure(foreground_classes=None)
-        old, self._segmenter = self._segmenter, new
-        self._palette = make_palette(new.labels)
-        self._set_labels(new.labels)
-        old.close()
-        self.get_logger().info(f'switched to {new!r} in {time.perf_counter() - started:.2f} s')
+            segmenter.warm_up()  # the first inference is slow: not on a live frame
+        except Exception:
+            segmenter.close()
+            raise
+        return LoadedModel(segmenter, request.config, make_palette(segmenter.labels))
+
+    def _on_build_finished(self) -> None:
+        """Builder thread: wake the executor, which takes the result."""
+        with contextlib.suppress(Exception):  # the node may be going away
+            self._build_done.trigger()
+
+    def _on_build_done(self) -> None:
+        """Executor thread: swap in a finished model, or set the parameters back."""
+        for result in self._builder.take():
+            self._finish_build(result)
+
+    def _finish_build(self, result: BuildResult[BuildRequest, LoadedModel]) -> None:
+        config = result.request.config
+        if self._running is None or config != self._requested:
+            if result.built is not None:
+                self._builder.dispose(result.built)  # superseded by a later change
+            return
+        if result.error is not None or result.built is None:
+            self._revert(config, str(result.error))
+            return
+        try:
+            self._install(result.built, self._values())
+        except ValueError as error:
+            self._builder.dispose(result.built)
+            self._revert(config, str(error))
+
+    def _install(self, model: LoadedModel, values: Mapping[str, Any]) -> None:
+        """Give a new model the live options in force and make it the one frames use.
+
+        Raises:
+            ValueError: ``foreground_classes`` do not fit the new model.
+        """
+        segmenter, config = model.segmenter, model.config
+        names = list(values['foreground_classes'])
+        segmenter.configure(
+            foreground_classes=tuple(names) or None,
+            **{name: values[name] for name in LIVE_SEGMENTER_OPTIONS})
+        previous = self._running
+        self._model.swap(model)
+        self._running = Running(config, tuple(segmenter.labels))
+        self._running_classes = names
+        if previous is None or previous.labels != self._running.labels:
+            self._set_labels(segmenter.labels)
+        if previous is not None:
+            self.get_logger().info(f'switched to {segmenter!r} in {segmenter.startup_s:.2f} s')
+
+    def _revert(self, failed: ModelConfig, reason: str) -> None:
+        """A requested model cannot serve: set the parameters back to the one that does."""
+        assert self._running is not None
+        running = self._running.config
+        self._requested = running
+        restore = {**running.parameter_values(), 'foreground_classes': self._running_classes}
+        self.get_logger().error(
+            f'cannot switch to {failed}: {reason}. Parameters set back to {running} '
+            f'(foreground_classes {self._running_classes}), which keeps serving.')
+        types = {'model_labels': Parameter.Type.STRING_ARRAY,
+                 'foreground_classes': Parameter.Type.STRING_ARRAY}
+        self._reverting = True
+        try:
+            self.set_parameters([
+                Parameter(name, types.get(name, Parameter.Type.STRING), value)
+                for name, value in restore.items()])
+        finally:
+            self._reverting = False
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -411,10 +533,7 @@ class SelfieSegNode(LifecycleNode):
         started = time.perf_counter()
         # The frame is only read: a view of the message's pixels, no copy.
         image = decode_compressed(msg) if self._compressed else decode_image(msg, copy=False)
-        segmenter, effects, alpha, palette, quality = (
-            self._segmenter, self._effects, self._alpha, self._palette, self._jpeg_quality)
-        if segmenter is None or effects is None:
-            return
+        effects, alpha, quality = self._effects, self._alpha, self._jpeg_quality
         # 'overlay' and 'overlay/compressed' share one picture, made once.
         pictures = {name.partition('/')[0] for name in wanted}
         height, width = image.shape[:2]
@@ -426,10 +545,14 @@ class SelfieSegNode(LifecycleNode):
                 return None
             return self._buffers[name].pixels_for(height, width, encoding)
 
-        result = segmenter.segment(
-            image, foreground=bool(pictures & {'blurred', 'confidence'}),
-            mask_out=target('mask', 'mono8'),
-            foreground_out=scratch.buffer('foreground', (height, width), np.float32))
+        with self._model.use() as model:
+            if model is None or effects is None:
+                return
+            result = model.segmenter.segment(
+                image, foreground=bool(pictures & {'blurred', 'confidence'}),
+                mask_out=target('mask', 'mono8'),
+                foreground_out=scratch.buffer('foreground', (height, width), np.float32))
+        palette = model.palette
         header = msg.header
         colored = None
         if pictures & {'mask_color', 'overlay'}:
@@ -498,17 +621,17 @@ class SelfieSegNode(LifecycleNode):
     # -- diagnostics ----------------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
-        segmenter, publisher = self._segmenter, self._diag_pub
-        if segmenter is None or publisher is None:
+        model, publisher = self._model.current, self._diag_pub
+        if model is None or publisher is None:
             return
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status.append(
             build_status(
                 name=f'{self.get_fully_qualified_name()}: segmentation',
-                hardware_id=f'{segmenter.device}',
+                hardware_id=f'{model.segmenter.device}',
                 snapshot=self._stats.snapshot(),
-                model=segmenter.options.model,
+                model=model.config.model,
                 max_latency_ms=float(self._param('max_latency_ms')),
                 max_drop_rate=float(self._param('max_drop_rate')),
             )

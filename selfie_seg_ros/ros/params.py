@@ -246,6 +246,12 @@ def _check_type(spec: ParamSpec, value: Any) -> str | None:
     return f'{spec.name} must be {wanted}, got {_shown(value)}'
 
 
+def check_type(name: str, value: Any) -> str | None:
+    """Check only that ``value`` has the type of parameter ``name`` (None = fine or unknown)."""
+    spec = _SPECS.get(name)
+    return None if spec is None else _check_type(spec, value)
+
+
 def _check_range(spec: ParamSpec, value: float) -> str | None:
     if spec.range is None:
         return None
