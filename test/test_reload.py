@@ -9,6 +9,7 @@ timing.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -25,6 +26,8 @@ pytestmark = [pytest.mark.ros, pytest.mark.model]
 MODEL = 'selfie_segmentation'
 OTHER_MODEL = 'selfie_segmentation_landscape'
 RATE_HZ = 30.0
+OVERLOADED = 2.0
+"""Load average per core above which frame timing says more about the machine than the node."""
 PERIOD_NS = int(1e9 / RATE_HZ)
 
 
@@ -153,9 +156,12 @@ def test_reload_under_30hz_input_keeps_frames_flowing(running, frame):
     assert _diagnostics(peer)['total failed'] == '0'
     assert peer.get_parameter('model') == OTHER_MODEL
     assert peer.get_parameter('device') == 'AUTO'
-    if _longest_gap(steady) > 2:
-        pytest.skip(f'this machine is too busy to answer 30 Hz even without a reload '
-                    f'(gap of {_longest_gap(steady)} frames); the reload cannot be judged')
+    # A build needs ~0.2 s of CPU; on a machine already saturated it takes it from the frames
+    # whatever the design, so the measurement only means something with CPU to spare.
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    if _longest_gap(steady) > 2 or load > OVERLOADED:
+        pytest.skip(f'this machine is too busy to judge the reload: gap of {_longest_gap(steady)} '
+                    f'frames without a reload, load {load:.1f} per core')
     assert min(during) - steady_to <= 2
     assert _longest_gap(during) <= 2, 'a reload held up the frames for more than two periods'
 
