@@ -84,6 +84,8 @@ ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances')
 the person instances (multi-person models only)."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 ERROR_LOG_PERIOD_S = 2.0
+BUILD_STOP_TIMEOUT_S = 10.0
+"""How long the final shutdown waits for a model build in progress."""
 BUILDER_NICENESS = 19
 """The model builder thread runs at a lower priority than the frames (Linux)."""
 
@@ -649,6 +651,9 @@ class SelfieSegNode(LifecycleNode):
         if self.state_label in ('unconfigured', 'inactive', 'active'):
             self.trigger_shutdown()
         self._release_all()
+        # A build still inside OpenVINO when the interpreter exits aborts the process: wait
+        # for it (it is discarded), then end the builder thread.
+        self._builder.close(timeout=BUILD_STOP_TIMEOUT_S)
 
     def bring_up(self) -> None:
         """Configure and activate, as a lifecycle manager would (``autostart``).
