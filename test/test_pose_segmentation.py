@@ -172,6 +172,14 @@ def test_grey_and_tiny_frames(segmenter: Segmenter) -> None:
         segmenter.segment(np.zeros((0, 5, 3), np.uint8))
 
 
+def test_warm_up_leaves_the_people_followed(segmenter: Segmenter) -> None:
+    segmenter.reset()
+    assert segmenter.segment(astronaut('astronaut')).timings['people'] == 1
+    assert segmenter.warm_up() > 0
+    assert segmenter.people == 1
+    assert segmenter.segment(astronaut('astronaut')).timings['detection_ms'] == 0.0
+
+
 def test_writes_into_caller_buffers(segmenter: Segmenter) -> None:
     segmenter.reset()
     image = astronaut('astronaut')

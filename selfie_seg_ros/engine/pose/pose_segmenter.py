@@ -9,6 +9,7 @@ auxiliary landmarks give the region for the next frame) -> each mask warped back
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -490,17 +491,34 @@ class PoseSegmenter(Segmenter):
             instances[top:bottom, left:right][wins] = result.track.slot + 1
         return best, instances
 
+    def warm_up(self) -> float:
+        """Run the detector and the landmark model once on blank input (first runs are slow).
+
+        Returns:
+            The time the runs took, in milliseconds.
+        """
+        started = time.perf_counter()
+        with self._lock:
+            width, height = self._detector_size
+            self.detect(np.zeros((height, width, 3), np.uint8))
+        width, height = self.input_size
+        self.infer_raw(np.zeros((height, width, 3), np.uint8))
+        return (time.perf_counter() - started) * 1e3
+
     def infer_raw(self, model_image: np.ndarray) -> np.ndarray:
         """The landmark model's person probability for one model-sized BGR crop (HxWx1)."""
-        self._request.infer({0: ov.Tensor(np.ascontiguousarray(model_image)[None],
-                                          shared_memory=True)})
-        return sigmoid(self._request.get_output_tensor(self._mask_out).data[0])
+        with self._lock:
+            self._request.infer({0: ov.Tensor(np.ascontiguousarray(model_image)[None],
+                                              shared_memory=True)})
+            return sigmoid(self._request.get_output_tensor(self._mask_out).data[0])
 
     def close(self) -> None:
-        """Release both compiled models and their requests."""
-        self._detect_request = None  # type: ignore[assignment]
-        self._detector = None  # type: ignore[assignment]
+        """Release both compiled models and their requests (after a frame in progress)."""
         super().close()
+        lock = getattr(self, '_lock', None)  # absent when the constructor failed early
+        with lock if lock is not None else contextlib.nullcontext():
+            self._detect_request = None  # type: ignore[assignment]
+            self._detector = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (
