@@ -18,13 +18,13 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from selfie_seg_ros.ros import harness
-from selfie_seg_ros.ros.harness import BIN, unique_domain_id, wait_until
+from selfie_seg_ros.ros.harness import BIN, ChildProcess, unique_domain_id, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / '.cache'
 PROFILE = REPO / 'config' / 'fastdds_shm.xml'
-__all__ = ['BIN', 'CACHE', 'REPO', 'NodeProcess', 'Peer', 'Received', 'bgr_image_msg',
-           'image_array', 'ros_env', 'unique_domain_id']
+__all__ = ['BIN', 'CACHE', 'REPO', 'ChildProcess', 'NodeProcess', 'Peer', 'Received',
+           'bgr_image_msg', 'image_array', 'ros_env', 'unique_domain_id']
 
 
 def ros_env(domain_id: int) -> dict[str, str]:

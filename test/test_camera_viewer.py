@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from selfie_seg_ros.engine.catalog import MULTICLASS_LABELS
 from selfie_seg_ros.engine.effects import colorize, make_palette
+from selfie_seg_ros.ros import harness
 from selfie_seg_ros.ros.camera import (
     CameraNode,
     SourceError,
@@ -42,49 +41,30 @@ from selfie_seg_ros.ros.viewer import (
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHM_PROFILE = REPO / 'config' / 'fastdds_shm.xml'
-DOMAIN_ID = 1 + os.getpid() % 200
+DOMAIN_ID = harness.unique_domain_id()
 
 
 def ros_env() -> dict[str, str]:
     """Environment for ROS processes of this test run: own domain, loopback, SHM profile."""
-    env = dict(os.environ)
-    env.update({
-        'ROS_DOMAIN_ID': str(DOMAIN_ID),
-        'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
-        'FASTDDS_DEFAULT_PROFILES_FILE': str(SHM_PROFILE),
-        'RCUTILS_COLORIZED_OUTPUT': '0',
-        'PYTHONUNBUFFERED': '1',
-    })
+    env = harness.ros_env(DOMAIN_ID, profile=SHM_PROFILE)
+    env.update({'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST', 'RCUTILS_COLORIZED_OUTPUT': '0'})
     return env
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def start(args: list[str], log: Path) -> harness.ChildProcess:
     """Start a console script of this package with stderr and stdout into ``log``."""
-    with log.open('wb') as out:
-        return subprocess.Popen([str(BIN / args[0]), *args[1:]], env=ros_env(),
-                                stdout=out, stderr=subprocess.STDOUT)
+    return harness.ChildProcess([str(BIN / args[0]), *args[1:]], ros_env(), log)
 
 
 def wait_for_text(log: Path, text: str, timeout: float = 10.0) -> None:
     """Wait until ``text`` shows in ``log``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in log.read_text(errors='replace'):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f'{text!r} not in {log} after {timeout} s:\n{log.read_text()}')
+    if not harness.wait_until(lambda: text in log.read_text(errors='replace'), timeout):
+        raise AssertionError(f'{text!r} not in {log} after {timeout} s:\n{log.read_text()}')
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> int:
-    """Send ``sig`` and return the exit code (kill after 10 s)."""
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise
+def stop(process: harness.ChildProcess, sig: int = signal.SIGINT) -> int:
+    """Send ``sig`` and return the exit code (-9: killed after 10 s)."""
+    return process.stop(sig, timeout=10.0)
 
 
 # ---------------------------------------------------------------- sources (no ROS traffic)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import random
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from ros_harness import (
     BIN,
+    ChildProcess,
     NodeProcess,
     Peer,
     bgr_image_msg,
@@ -133,7 +133,7 @@ def _assert_healthy(node: NodeProcess) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_outputs_resume_after_the_camera_is_killed_and_restarted(running):
+def test_outputs_resume_after_the_camera_is_killed_and_restarted(running, tmp_path):
     node, peer = running
     peer.subscribe('mask')
     command = [str(BIN / 'selfie_seg_camera'), '--ros-args', '-p', 'source:=astronaut',
@@ -144,24 +144,21 @@ def test_outputs_resume_after_the_camera_is_killed_and_restarted(running):
         return [m for m in peer.received.get('mask') if m.header.frame_id == 'fault_camera'
                 and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec > after_ns]
 
-    camera = subprocess.Popen(command, env=ros_env(peer.context.get_domain_id()),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env, log = ros_env(peer.context.get_domain_id()), tmp_path / 'camera.log'
+    camera = ChildProcess(command, env, log)
     try:
         assert peer.wait_for(lambda: len(camera_masks()) >= 3, timeout=30), node.output()
-        camera.kill()  # no clean shutdown: the writer just vanishes
-        camera.wait(timeout=10)
+        camera.stop(signal.SIGKILL)  # no clean shutdown: the writer just vanishes
         time.sleep(0.5)
         stopped = len(camera_masks())
         time.sleep(1.0)
         assert len(camera_masks()) == stopped, 'outputs kept coming without a camera'
         restarted_ns = time.time_ns()
-        camera = subprocess.Popen(command, env=ros_env(peer.context.get_domain_id()),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        camera = ChildProcess(command, env, log)
         assert peer.wait_for(lambda: len(camera_masks(restarted_ns)) >= 3, timeout=30), \
             node.output()
     finally:
-        camera.kill()
-        camera.wait(timeout=10)
+        camera.stop(signal.SIGKILL)
         peer.unsubscribe('mask')
     mask = image_array(camera_masks(restarted_ns)[-1])
     assert mask.shape == (480, 640)

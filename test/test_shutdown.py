@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import random
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +19,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from ros_harness import BIN, NodeProcess, Peer, bgr_image_msg, ros_env, unique_domain_id
+from ros_harness import (
+    BIN,
+    ChildProcess,
+    NodeProcess,
+    Peer,
+    bgr_image_msg,
+    ros_env,
+    unique_domain_id,
+)
 
 pytestmark = pytest.mark.ros
 
@@ -121,16 +128,8 @@ def test_camera_and_viewer_exit_cleanly_on_signals_at_random_moments(executable,
         if executable == 'selfie_seg_viewer' else []
     for index, delay in enumerate(DELAYS_S[:6]):
         sig = (signal.SIGINT, signal.SIGTERM)[index % 2]
-        log = tmp_path / f'{executable}_{index}.log'
-        with log.open('wb') as out:
-            process = subprocess.Popen([str(BIN / executable), *extra], env=env, stdout=out,
-                                       stderr=subprocess.STDOUT)
+        process = ChildProcess([str(BIN / executable), *extra], env,
+                               tmp_path / f'{executable}_{index}.log')
         time.sleep(delay)
-        process.send_signal(sig)
-        try:
-            code = process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-        _assert_clean(code, log.read_text(errors='replace'), f'{sig.name} after {delay} s')
+        code = process.stop(sig, timeout=15)  # -9: it did not stop
+        _assert_clean(code, process.output(), f'{sig.name} after {delay} s')

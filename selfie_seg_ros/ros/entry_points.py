@@ -9,6 +9,7 @@ process with exit 0 and no traceback. Only the standard library is imported by t
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -16,9 +17,9 @@ from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_REQUESTED = threading.Event()
-"""Set by the first stop signal. The exception a handler raises can be lost: raised while the
-interpreter runs a callback (e.g. an import lock's weakref callback), Python reports it as
-'ignored' and carries on. The event is what later code checks."""
+"""Set by the first stop signal once ``main()`` runs. The exception a handler raises can be lost:
+raised while the interpreter runs a callback, Python reports it as 'ignored' and carries on. The
+event is what later code checks."""
 
 
 class StopRequested(BaseException):  # noqa: N818 - a request, like KeyboardInterrupt
@@ -26,9 +27,13 @@ class StopRequested(BaseException):  # noqa: N818 - a request, like KeyboardInte
 
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
-    """Signal handler for start-up: abandon it at once."""
-    STOP_REQUESTED.set()
-    raise StopRequested()
+    """Signal handler while the executable's modules are imported: leave at once, exit 0.
+
+    Nothing is started yet (no ROS context, no files), so there is nothing to clean up. Raising
+    here instead is unsafe: a signal that lands in an import lock's callback loses the exception,
+    or leaves the import lock held and the process hung.
+    """
+    os._exit(0)
 
 
 def _unraisable(report: sys.UnraisableHookArgs) -> None:
@@ -43,10 +48,7 @@ def run(module: str) -> int:
     for sig in STOP_SIGNALS:
         signal.signal(sig, interrupt)
     try:
-        main = importlib.import_module(module).main
-        if STOP_REQUESTED.is_set():
-            return 0
-        return main() or 0
+        return importlib.import_module(module).main() or 0
     except StopRequested:
         return 0
     except Exception:

@@ -83,9 +83,9 @@ class ChildProcess:
         """Start ``command`` with ``env``, logging to ``log_path`` (truncated)."""
         self.log_path = log_path
         self.started_ns = time.time_ns()
-        self._log = open(log_path, 'w+b')  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(list(command), env=dict(env), stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        with open(log_path, 'wb') as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(list(command), env=dict(env), stdout=log,
+                                            stderr=subprocess.STDOUT)
 
     @property
     def pid(self) -> int:
@@ -100,6 +100,18 @@ class ChildProcess:
         """True while the process runs."""
         return self.process.poll() is None
 
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+        return self.process.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to end by itself; returns the exit code.
+
+        Raises:
+            subprocess.TimeoutExpired: still running after ``timeout`` seconds.
+        """
+        return self.process.wait(timeout=timeout)
+
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         """Send ``sig`` and wait (kill after ``timeout`` seconds); returns the exit code."""
         if self.process.poll() is None:
@@ -109,7 +121,6 @@ class ChildProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._log.close()
         return self.process.returncode
 
 
