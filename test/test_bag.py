@@ -243,7 +243,7 @@ def test_ctrl_c_on_the_command_line_leaves_no_output(tmp_path, model_cache_dir):
     assert digest(source) == before
 
 
-def test_user_errors_exit_2_without_writing(run, tmp_path):
+def test_user_errors_exit_2_without_writing(run, tmp_path, capsys):
     source = write_bag(tmp_path / 'in', 'sqlite3', compressed=False)
     code, _, err = run(str(source), str(tmp_path / 'o1'), '--topic', '/nope')
     assert code == 2 and '/camera/image_raw' in err and '/nope' in err
@@ -256,6 +256,8 @@ def test_user_errors_exit_2_without_writing(run, tmp_path):
     code, _, err = run(str(source), str(tmp_path / 'o4'), '--topic', TOPIC, '--anonymise',
                        '--effect', 'blur')
     assert code == 2 and 'blur_people' in err
-    code, _, err = run(str(source), str(tmp_path / 'o5'), '--topic', TOPIC, '--jpeg-quality', '0')
-    assert code == 2 and 'JPEG quality' in err
+    with pytest.raises(SystemExit) as exited:  # refused by the option's own range
+        run(str(source), str(tmp_path / 'o5'), '--topic', TOPIC, '--jpeg-quality', '0')
+    assert exited.value.code == 2
+    assert '--jpeg-quality: must be in 1..100' in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ['in']

@@ -13,7 +13,7 @@ import pytest
 
 from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.catalog import resolve_classes as parse_foreground_classes
-from selfie_seg_ros.engine.devices import valid_device
+from selfie_seg_ros.engine.devices import DEVICE_FORMS, valid_device
 from selfie_seg_ros.ros import params
 from selfie_seg_ros.ros.params import (
     PARAMS,
@@ -43,9 +43,9 @@ TABLE = {
     'max_people': ('integer', 6, False),
     'redetect_interval': ('integer', 10, False),
     'detection_levels': ('integer', 3, False),
-    'compressed_input': ('bool', False, True),
     'model_cache_dir': ('string', '', True),
     'allow_download': ('bool', True, False),
+    'compressed_input': ('bool', False, True),
     'labels': ('string_array', (), True),
     'autostart': ('bool', True, True),
     'max_latency_ms': ('double', 100.0, False),
@@ -139,7 +139,7 @@ def test_validate_device_with_and_without_known_devices():
         "device 'GPU' is not available; available devices: CPU")
     assert validate('device', 'gpu') == (
         "invalid device 'gpu' (device names are upper case: 'GPU'); expected "
-        + params.DEVICE_FORMS)
+        + DEVICE_FORMS)
 
 
 @pytest.mark.parametrize(('device', 'available', 'ok'), [

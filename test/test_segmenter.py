@@ -275,7 +275,7 @@ def test_wrong_label_count_is_an_error(colour_xml, model_dir, core):
         ({'cache_dir': '/tmp'}, 'cache_dir cannot change live'),
         ({'threshold': 1.5}, 'threshold must be in'),
         ({'threshold': -0.1}, 'threshold must be in'),
-        ({'resize_mode': 'crop'}, 'unknown resize mode'),
+        ({'resize_mode': 'crop'}, 'resize_mode must be one of'),
         ({'foreground_classes': (6,)}, 'out of range'),
         ({'foreground_classes': (-1, 1)}, 'out of range'),
         ({'smoothing': 1.0}, 'smoothing'),

@@ -14,28 +14,27 @@ import cv2
 import numpy as np
 
 from selfie_seg_ros.cli.bag import BAG_OUTPUTS, DEFAULT_BAG_OUTPUTS, STORAGES
+from selfie_seg_ros.cli.options import add_option, defaults
 from selfie_seg_ros.engine.catalog import (
     CATALOG,
     DEFAULT_MODEL,
     WheelSource,
     get_entry,
 )
-from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY
 from selfie_seg_ros.engine.effects import (
-    EFFECTS,
-    MIN_ANONYMISING_STRENGTH,
     EffectOptions,
     Scratch,
     apply_background_effect,
     make_palette,
     overlay,
-    parse_rgb,
 )
 from selfie_seg_ros.engine.errors import SegmentationError, UnknownModelError
 
 if TYPE_CHECKING:
     from selfie_seg_ros.engine.segmenter import Segmenter
 
+VIDEO_SMOOTHING = 0.3
+"""Default --smoothing of ``selfie-seg video``: steadier masks on live video."""
 EXIT_MODEL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -49,133 +48,23 @@ class CliError(Exception):
         self.code = code
 
 
-def _rgb(text: str) -> tuple[int, int, int]:
-    try:
-        return parse_rgb(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _unit(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f'expected a value in [0, 1], got {text}')
-    return value
+MODEL_OPTIONS = ('model', 'device', 'performance_hint', 'precision', 'resize_mode', 'threshold',
+                 'foreground_classes', 'model_labels', 'max_people', 'model_cache_dir',
+                 'allow_download')
+EFFECT_OPTIONS = ('effect', 'blur_strength', 'background_color', 'background_image',
+                  'overlay_alpha')
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('model')
-    group.add_argument(
-        '--model',
-        default=DEFAULT_MODEL,
-        help='catalogue id (see `selfie-seg models`) or a .tflite/.onnx/.xml file '
-        f'(default: {DEFAULT_MODEL})',
-    )
-    group.add_argument(
-        '--device',
-        default='CPU',
-        help='OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:GPU,CPU ... (default: CPU)',
-    )
-    group.add_argument(
-        '--hint',
-        choices=('LATENCY', 'THROUGHPUT'),
-        default='LATENCY',
-        help='OpenVINO performance hint (default: LATENCY)',
-    )
-    group.add_argument(
-        '--precision',
-        choices=('auto', 'f32', 'f16', 'bf16'),
-        default='auto',
-        help="inference precision; 'auto' = f32 on CPU (MediaPipe's masks), the device's "
-        'default elsewhere',
-    )
-    group.add_argument(
-        '--resize-mode',
-        choices=('auto', 'letterbox', 'stretch'),
-        default='auto',
-        help="how frames are fitted to the model input; 'auto' = the model's default",
-    )
-    group.add_argument(
-        '--threshold',
-        type=_unit,
-        default=0.5,
-        help='foreground threshold of binary models (default: 0.5)',
-    )
-    group.add_argument(
-        '--classes',
-        default='',
-        help='comma-separated foreground classes by name or id, e.g. hair,face-skin '
-        '(default: every class but background)',
-    )
-    group.add_argument(
-        '--labels',
-        default='',
-        help='comma-separated class names for a model file outside the catalogue',
-    )
-    group.add_argument(
-        '--max-people',
-        type=_max_people,
-        default=6,
-        help='most people segmented per frame by pose_segmentation, 1..32 (default: 6)',
-    )
-    group.add_argument(
-        '--cache-dir',
-        type=Path,
-        default=None,
-        help='model and IR cache (default: $SELFIE_SEG_CACHE or the XDG cache)',
-    )
-    group.add_argument(
-        '--no-download',
-        action='store_true',
-        help='never download weights; fail if they are not cached',
-    )
-
-
-def _max_people(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a whole number, got {text!r}') from None
-    if not 1 <= value <= 32:
-        raise argparse.ArgumentTypeError(f'must be in 1..32, got {value}')
-    return value
+    for name in MODEL_OPTIONS:
+        add_option(group, name)
 
 
 def _add_effect_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('effects')
-    group.add_argument(
-        '--effect',
-        choices=EFFECTS,
-        default='blur',
-        help='blur, replace or none act on the background; blur_people and pixelate_people '
-        'hide the people (anonymising) (default: blur)',
-    )
-    group.add_argument(
-        '--blur-strength',
-        type=int,
-        default=55,
-        help='blur as a full-size Gaussian kernel in pixels, 1..301, or the tile size of '
-        f'pixelate_people; anonymising effects need >= {MIN_ANONYMISING_STRENGTH} (default: 55)',
-    )
-    group.add_argument(
-        '--background-color',
-        type=_rgb,
-        default=(0, 177, 64),
-        metavar='R,G,B',
-        help='colour for --effect replace (default: 0,177,64)',
-    )
-    group.add_argument(
-        '--background-image',
-        type=Path,
-        default=None,
-        help='image for --effect replace (resized to the frame)',
-    )
-    group.add_argument(
-        '--overlay-alpha',
-        type=_unit,
-        default=0.5,
-        help='opacity of the class colours in the overlay (default: 0.5)',
-    )
+    for name in EFFECT_OPTIONS:
+        add_option(group, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,12 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument('--out', type=Path, default=None, help='write the result to this .mp4')
     video.add_argument('--show', action='store_true', help='show the result in a window')
     video.add_argument('--max-frames', type=int, default=0, help='stop after N frames (0 = all)')
-    video.add_argument(
-        '--smoothing',
-        type=float,
-        default=0.3,
-        help='temporal smoothing weight of earlier frames, 0..0.95 (default: 0.3)',
-    )
+    add_option(video, 'smoothing', default=VIDEO_SMOOTHING)
     _add_model_args(video)
     _add_effect_args(video)
 
@@ -233,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument('--cache-dir', type=Path, default=None, help='model and IR cache')
     fetch.add_argument('--device', default='CPU', help='compile once on this device to check it')
     # What open_segmenter needs beyond these flags: the engine's defaults.
-    fetch.set_defaults(no_download=False, hint='LATENCY', precision='auto', resize_mode='auto',
-                       threshold=0.5, labels='', classes='', max_people=6)
+    fetch.set_defaults(**defaults([name for name in MODEL_OPTIONS
+                                   if name not in ('model', 'device', 'model_cache_dir')]))
     return parser
 
 
@@ -267,13 +151,10 @@ def _add_bag_parser(commands: argparse._SubParsersAction) -> None:
         'fraction of the size')
     bag.add_argument('--storage', choices=STORAGES, default=None,
                      help="output storage (default: the input bag's)")
-    bag.add_argument('--jpeg-quality', type=int, default=DEFAULT_JPEG_QUALITY,
-                     help='JPEG quality of re-encoded compressed images, 1..100 '
-                     f'(default: {DEFAULT_JPEG_QUALITY})')
-    bag.add_argument(
-        '--smoothing', type=float, default=0.0,
-        help='temporal smoothing weight of earlier frames, 0..0.95 (default: 0: each recorded '
-        'frame is judged on its own, so a moving person is never left behind)')
+    add_option(bag, 'jpeg_quality', help_text='JPEG quality of re-encoded compressed images.')
+    add_option(bag, 'smoothing', help_text="Temporal smoothing: weight of the previous frame's "
+               'mask; 0: each recorded frame is judged on its own, so a moving person is never '
+               'left behind.')
     bag.add_argument('--no-progress', action='store_true', help='no progress bar')
     _add_model_args(bag)
     _add_effect_args(bag)
@@ -309,10 +190,6 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
 
 def effect_options(args: argparse.Namespace) -> EffectOptions:
     """Effect options from command-line arguments."""
-    if not 1 <= args.blur_strength <= 301:
-        raise CliError(
-            f'--blur-strength must be in 1..301, got {args.blur_strength}', EXIT_BAD_INPUT
-        )
     background = None
     if args.background_image is not None:
         background = cv2.imread(str(args.background_image), cv2.IMREAD_COLOR)
@@ -401,8 +278,6 @@ def run_video(args: argparse.Namespace) -> int:
     """``selfie-seg video``: background effect on every frame, FPS and inference time."""
     from tqdm import tqdm
 
-    if not 0.0 <= args.smoothing <= 0.95:
-        raise CliError(f'--smoothing must be in [0, 0.95], got {args.smoothing}', EXIT_BAD_INPUT)
     if args.show and not hasattr(cv2, 'imshow'):
         raise CliError('--show needs an OpenCV build with GUI support (opencv-python)')
     capture = _open_capture(args)
@@ -482,8 +357,6 @@ def run_bag(args: argparse.Namespace) -> int:
     from selfie_seg_ros.cli.bag import BagError, BagJob, check_paths, run_bag_job
     from selfie_seg_ros.engine.compression import check_jpeg_quality
 
-    if not 0.0 <= args.smoothing <= 0.95:
-        raise CliError(f'--smoothing must be in [0, 0.95], got {args.smoothing}', EXIT_BAD_INPUT)
     try:
         check_jpeg_quality(args.jpeg_quality)
         check_paths(args.source, args.target)

@@ -37,6 +37,11 @@ from selfie_seg_ros.engine.errors import (
 )
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.model_pool import ModelPool
+from selfie_seg_ros.engine.options import (
+    PerformanceHint,
+    Precision,
+    require,
+)
 from selfie_seg_ros.engine.processing import (
     ResizeMode,
     TemporalSmoother,
@@ -47,11 +52,7 @@ from selfie_seg_ros.engine.processing import (
     to_probabilities,
 )
 
-PerformanceHint = Literal['LATENCY', 'THROUGHPUT']
-Precision = Literal['auto', 'f32', 'f16', 'bf16']
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
-MAX_PEOPLE_LIMIT = 32
-MAX_REDETECT_INTERVAL = 1000
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ class SegmenterOptions:
     cache_dir: Path | None = None
     allow_download: bool = True
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        """Check the options that have a range or choices (``engine/options.py``).
+
+        Raises:
+            ValueError: naming the option and its limits.
+        """
+        for name in ('performance_hint', 'precision', 'resize_mode', 'threshold', 'smoothing',
+                     'max_people', 'redetect_interval', 'detection_levels'):
+            require(name, getattr(self, name))
     max_people: int = 6
     redetect_interval: int = 10
     detection_levels: int = 3
@@ -175,8 +186,7 @@ def check_device(device: str, available: Sequence[str]) -> None:
 
 def precision_hint(device: str, precision: str) -> str | None:
     """The INFERENCE_PRECISION_HINT to compile with, or None for the device's default."""
-    if precision not in ('auto', 'f32', 'f16', 'bf16'):
-        raise ValueError(f'unknown precision {precision!r}; expected auto, f32, f16 or bf16')
+    require('precision', precision)
     if precision != 'auto':
         return precision
     return 'f32' if device.split('.')[0] == 'CPU' else None
@@ -184,17 +194,8 @@ def precision_hint(device: str, precision: str) -> str | None:
 
 def check_people_options(options: SegmenterOptions) -> None:
     """Raise ValueError unless max_people, redetect_interval, detection_levels are in range."""
-    if not 1 <= options.max_people <= MAX_PEOPLE_LIMIT:
-        raise ValueError(
-            f'max_people must be in 1..{MAX_PEOPLE_LIMIT}, got {options.max_people}'
-        )
-    if not 1 <= options.redetect_interval <= MAX_REDETECT_INTERVAL:
-        raise ValueError(
-            f'redetect_interval must be in 1..{MAX_REDETECT_INTERVAL} frames, got '
-            f'{options.redetect_interval}'
-        )
-    if options.detection_levels not in (1, 2, 3):
-        raise ValueError(f'detection_levels must be 1, 2 or 3, got {options.detection_levels}')
+    for name in ('max_people', 'redetect_interval', 'detection_levels'):
+        require(name, getattr(options, name))
 
 
 def _layout(shape: Sequence[int]) -> str:
@@ -463,11 +464,7 @@ class Segmenter:
             raise ValueError(
                 f'{", ".join(sorted(fixed))} cannot change live: build a new Segmenter'
             )
-        new = replace(self._options, **changes)
-        if new.resize_mode not in ('auto', 'letterbox', 'stretch'):
-            raise ValueError(f'unknown resize mode {new.resize_mode!r}')
-        if not 0.0 <= new.threshold <= 1.0:
-            raise ValueError(f'threshold must be in [0, 1], got {new.threshold}')
+        new = replace(self._options, **changes)  # checks the limits (SegmenterOptions)
         check_people_options(new)
         new = replace(new, foreground_classes=self._resolve_classes(new.foreground_classes))
         with self._lock:

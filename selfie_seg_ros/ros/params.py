@@ -1,5 +1,9 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""Parameters of the ``selfie_seg`` node: specs, ROS descriptors and pure validation.
+"""Parameters of the ``selfie_seg`` node: specs, ROS descriptors, pure validation, README table.
+
+The engine's options are defined once in ``engine/options.py`` (also the source of the CLI's
+options and of the engine's own checks); this module adds the node's own parameters and turns
+every definition into a ROS descriptor and a row of the README's parameter table.
 
 The pure checks (:func:`validate`; colours in ``effects.py``, device strings in ``devices.py``,
 class names and model references in ``catalog.py``) import no ROS package, so the CLI can share
@@ -10,162 +14,31 @@ from __future__ import annotations
 
 import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from selfie_seg_ros.engine.catalog import (
-    CATALOG,
-    DEFAULT_MODEL,
-    check_model_reference,
-    resolve_classes,
-)
-from selfie_seg_ros.engine.compression import (
-    DEFAULT_JPEG_QUALITY,
-    MAX_JPEG_QUALITY,
-    MIN_JPEG_QUALITY,
-)
-from selfie_seg_ros.engine.devices import DEVICE_FORMS, device_names, valid_device
-from selfie_seg_ros.engine.effects import EFFECTS, MIN_ANONYMISING_STRENGTH, parse_rgb
+from selfie_seg_ros.engine.catalog import check_model_reference, resolve_classes
+from selfie_seg_ros.engine.devices import device_names, valid_device
+from selfie_seg_ros.engine.effects import parse_rgb
+from selfie_seg_ros.engine.options import OPTIONS, Kind, OptionSpec, Value, check_limits
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
-ParamKind = Literal['bool', 'integer', 'double', 'string', 'integer_array', 'string_array']
-ParamValue = bool | int | float | str | tuple[int, ...] | tuple[str, ...]
+ParamSpec = OptionSpec
+ParamKind = Kind
+ParamValue = Value
 
-RESIZE_MODES = ('auto', 'letterbox', 'stretch')
-PERFORMANCE_HINTS = ('LATENCY', 'THROUGHPUT')
-PRECISIONS = ('auto', 'f32', 'f16', 'bf16')
-
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One node parameter: name, ROS type, default, and the limits that validation enforces."""
-
-    name: str
-    kind: ParamKind
-    default: ParamValue
-    description: str
-    read_only: bool = False
-    """True when a change cannot be applied while running (set at start-up only)."""
-    range: tuple[int, int] | tuple[float, float] | None = None
-    """Inclusive bounds for integer and double parameters."""
-    choices: tuple[str, ...] = ()
-    constraints: str = ''
-    """Extra text for the descriptor's ``additional_constraints``."""
-
-    @property
-    def constraints_text(self) -> str:
-        """``additional_constraints`` of the descriptor: the choices, else ``constraints``."""
-        if self.choices:
-            return f'One of: {", ".join(self.choices)}.'
-        return self.constraints
-
-
-PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec(
-        'model', 'string', DEFAULT_MODEL,
-        'Segmentation model: a catalogue id or a path to a .tflite, .xml (OpenVINO IR) or .onnx '
-        'file. A change reloads the model.',
-        constraints=f'Catalogue ids: {", ".join(CATALOG)}; or a model file path.'),
-    ParamSpec(
-        'model_labels', 'string_array', (),
-        'Class names in id order for a model file outside the catalogue; empty = the catalogue '
-        'labels, or class_<i>. A change reloads the model.',
-        constraints='One name per output class of the model.'),
-    ParamSpec(
-        'device', 'string', 'CPU',
-        'OpenVINO device that runs the model. A change recompiles the model.',
-        constraints=f'Forms: {DEVICE_FORMS}; every named device must be available.'),
-    ParamSpec(
-        'performance_hint', 'string', 'LATENCY',
-        'OpenVINO performance hint: LATENCY (one frame at a time) or THROUGHPUT.',
-        read_only=True, choices=PERFORMANCE_HINTS),
-    ParamSpec(
-        'precision', 'string', 'auto',
-        'OpenVINO inference precision: auto (f32 on CPU, which gives the same masks as '
-        "MediaPipe's own runtime; the device's default elsewhere), f32, f16 or bf16. A change "
-        'recompiles the model.',
-        choices=PRECISIONS),
-    ParamSpec(
-        'effect', 'string', 'blur',
-        'Effect on the output image: blur the background, replace it (background_color or '
-        'background_image), or none; blur_people / pixelate_people hide the people instead '
-        '(anonymising).',
-        choices=EFFECTS),
-    ParamSpec(
-        'blur_strength', 'integer', 55,
-        'Blur: kernel size in pixels of the equivalent full-resolution Gaussian; tile size in '
-        f'pixels for pixelate_people. Anonymising effects need at least '
-        f'{MIN_ANONYMISING_STRENGTH}.',
-        range=(1, 301)),
-    ParamSpec(
-        'background_color', 'integer_array', (0, 177, 64),
-        'Background colour for effect replace, as [R, G, B].',
-        constraints='3 integers [R, G, B], each 0..255.'),
-    ParamSpec(
-        'background_image', 'string', '',
-        'Image file for effect replace; empty uses background_color.',
-        constraints='Empty, or a path to an image file OpenCV can read.'),
-    ParamSpec(
-        'overlay_alpha', 'double', 0.5,
-        'Opacity of the class colours in the overlay image (0 = input only, 1 = colours only).',
-        range=(0.0, 1.0)),
-    ParamSpec(
-        'jpeg_quality', 'integer', DEFAULT_JPEG_QUALITY,
-        'JPEG quality of the ~/overlay, ~/blurred and ~/mask_color /compressed topics '
-        '(~/mask/compressed is lossless PNG).',
-        range=(MIN_JPEG_QUALITY, MAX_JPEG_QUALITY)),
-    ParamSpec(
-        'foreground_classes', 'string_array', (),
-        'Classes kept as foreground, by name or id, e.g. [hair, face-skin] or ["1"]; empty = '
-        'every class but background.',
-        constraints='Names from the labels parameter, or class ids as strings.'),
-    ParamSpec(
-        'threshold', 'double', 0.5,
-        'Foreground probability threshold of binary (person vs background) models.',
-        range=(0.0, 1.0)),
-    ParamSpec(
-        'resize_mode', 'string', 'auto',
-        'How frames are fitted to the model input: auto (the model default), letterbox (keep '
-        'the aspect ratio, pad) or stretch.',
-        choices=RESIZE_MODES),
-    ParamSpec(
-        'smoothing', 'double', 0.0,
-        "Temporal smoothing: weight of the previous frame's mask (0 = none).",
-        range=(0.0, 0.95)),
-    ParamSpec(
-        'max_people', 'integer', 6,
-        'Most people segmented per frame by multi-person models (pose_segmentation).',
-        range=(1, 32)),
-    ParamSpec(
-        'redetect_interval', 'integer', 10,
-        'Multi-person models follow people between frames and search the whole frame for new '
-        'people every this many frames (sooner when a person is lost).',
-        range=(1, 1000)),
-    ParamSpec(
-        'detection_levels', 'integer', 3,
-        'Where a search for people runs the person detector: 1 = whole frame only, 2 = also '
-        'tiles of the short side, 3 = also smaller tiles (people far away).',
-        range=(1, 3)),
+NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         'compressed_input', 'bool', False,
         'Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.',
         read_only=True),
-    ParamSpec(
-        'model_cache_dir', 'string', '',
-        'Directory for downloaded and converted models; empty = the default cache directory.',
-        read_only=True),
-    ParamSpec(
-        'allow_download', 'bool', True,
-        'Allow downloading model weights; when false only cached or local files are used.'),
     ParamSpec(
         'labels', 'string_array', (),
         'Class names in id order, set by the node from the loaded model.',
@@ -184,7 +57,9 @@ PARAMS: tuple[ParamSpec, ...] = (
         'Diagnostics warn when the fraction of dropped frames exceeds this.',
         range=(0.0, 1.0)),
 )
+"""Parameters of the node alone; the engine's options (``engine/options.py``) come first."""
 
+PARAMS: tuple[ParamSpec, ...] = (*OPTIONS, *NODE_PARAMS)
 _SPECS: dict[str, ParamSpec] = {spec.name: spec for spec in PARAMS}
 FROM_MODEL = frozenset({'labels'})
 """Parameters the node fills from the model: overrides from launch or YAML are ignored."""
@@ -252,15 +127,6 @@ def check_type(name: str, value: Any) -> str | None:
     return None if spec is None else _check_type(spec, value)
 
 
-def _check_range(spec: ParamSpec, value: float) -> str | None:
-    if spec.range is None:
-        return None
-    low, high = spec.range
-    if not low <= value <= high:  # also false for NaN
-        return f'{spec.name} must be in {low}..{high}, got {value!r}'
-    return None
-
-
 def _check_background_image(value: str) -> str | None:
     if not value:
         return None
@@ -310,10 +176,10 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
     reason = _check_type(spec, value)
     if reason is not None:
         return reason
-    if spec.kind in ('integer', 'double'):
-        return _check_range(spec, float(value))
-    if spec.choices and value not in spec.choices:
-        return f'{name} must be one of {", ".join(spec.choices)}; got {value!r}'
+    if spec.kind in ('integer', 'double') or spec.choices:
+        reason = check_limits(spec, value)
+        if reason or spec.kind != 'string':
+            return reason
     if name == 'device':
         if available_devices:
             return valid_device(value, available_devices)
@@ -462,3 +328,38 @@ def update_read_only(node: Node, name: str, value: Any) -> None:
         current.read_only = read_only
     if not result.successful:
         raise ValueError(f'cannot set {name} to {value!r}: {result.reason}')
+
+
+# ---------------------------------------------------------------------------------------------
+# Documentation
+
+README_TABLE_START = '<!-- parameter table: generated from selfie_seg_ros/ros/params.py -->'
+README_TABLE_END = '<!-- end of parameter table -->'
+
+
+def _shown_default(value: ParamValue) -> str:
+    return repr(list(value)) if isinstance(value, tuple) else repr(value)
+
+
+def markdown_table(specs: Sequence[ParamSpec] = PARAMS) -> str:
+    """The README's parameter table: name, type, default, live or read-only, meaning, limits."""
+    rows = ['| name | type | default | live | meaning |', '| --- | --- | --- | --- | --- |']
+    for spec in specs:
+        meaning = ' '.join(part for part in (spec.description, spec.limits_text) if part)
+        rows.append(f'| `{spec.name}` | {spec.kind.replace("_", " ")} | '
+                    f'`{_shown_default(spec.default)}` | '
+                    f'{"read-only" if spec.read_only else "live"} | {meaning} |')
+    return '\n'.join(rows)
+
+
+def with_markdown_table(readme: str) -> str:
+    """``readme`` with the text between the table markers replaced by :func:`markdown_table`.
+
+    Raises:
+        ValueError: the markers are missing.
+    """
+    start, end = readme.find(README_TABLE_START), readme.find(README_TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f'README needs the lines {README_TABLE_START} and {README_TABLE_END}')
+    head = readme[:start + len(README_TABLE_START)]
+    return f'{head}\n{markdown_table()}\n{readme[end:]}'
