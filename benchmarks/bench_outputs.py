@@ -132,12 +132,12 @@ def bench_bag(segmenter: Segmenter, frames: int) -> None:
         source = Path(tmp) / 'in'
         write_bag(source, frames)
         cases = {
-            'add mask,overlay,blurred': (BagJob(source, Path(tmp) / 'out1', '/camera/image_raw'),
-                                         EffectOptions()),
+            'add mask,overlay,blurred': (
+                BagJob(source, Path(tmp) / 'out1', ('/camera/image_raw',)), EffectOptions()),
             'add ... --compressed-outputs': (BagJob(
-                source, Path(tmp) / 'out3', '/camera/image_raw', compressed_outputs=True),
+                source, Path(tmp) / 'out3', ('/camera/image_raw',), compressed_outputs=True),
                 EffectOptions()),
-            'anonymise blur_people': (BagJob(source, Path(tmp) / 'out2', '/camera/image_raw',
+            'anonymise blur_people': (BagJob(source, Path(tmp) / 'out2', ('/camera/image_raw',),
                                              anonymise=True), EffectOptions(effect='blur_people')),
         }
         for name, (job, effects) in cases.items():

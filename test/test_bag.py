@@ -26,6 +26,7 @@ from selfie_seg_ros.engine.segmenter import Segmenter
 pytestmark = pytest.mark.model
 
 TOPIC = '/camera/image_raw'
+SECOND = '/camera2/image_raw/compressed'
 TYPESTORE = get_typestore(Stores.LATEST)
 FRAMES = 6
 PERIOD_NS = 100_000_000
@@ -79,6 +80,21 @@ def write_bag(path: Path, storage: str, compressed: bool, broken: int | None = N
             writer.write(images, stamp, TYPESTORE.serialize_cdr(msg, msgtype))
             writer.write(chatter, stamp + 1, TYPESTORE.serialize_cdr(
                 string(data=f'hello {index}'), 'std_msgs/msg/String'))
+    return path
+
+
+def write_two_camera_bag(path: Path) -> Path:
+    """TOPIC (raw rgb8) and SECOND (JPEG) interleaved, FRAMES each."""
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        raw = writer.add_connection(TOPIC, 'sensor_msgs/msg/Image', typestore=TYPESTORE)
+        jpeg = writer.add_connection(SECOND, 'sensor_msgs/msg/CompressedImage',
+                                     typestore=TYPESTORE)
+        for index in range(FRAMES):
+            stamp = START_NS + index * PERIOD_NS
+            writer.write(raw, stamp, TYPESTORE.serialize_cdr(
+                raw_msg(astronaut(index), index), 'sensor_msgs/msg/Image'))
+            writer.write(jpeg, stamp + 7, TYPESTORE.serialize_cdr(
+                compressed_msg(astronaut(index), index), 'sensor_msgs/msg/CompressedImage'))
     return path
 
 
@@ -202,6 +218,24 @@ def test_anonymised_bag_replaces_images_and_drops_undecodable_ones(run, tmp_path
         assert face_change > 10 and sky_change < 2.5
 
 
+def test_several_cameras_are_anonymised_in_one_pass(run, tmp_path):
+    source = write_two_camera_bag(tmp_path / 'in')
+    target = tmp_path / 'out'
+    code, out, err = run(str(source), str(target), '--anonymise', '--topic', TOPIC,
+                         '--topic', SECOND)
+    assert code == 0, err
+    assert f'{2 * FRAMES} frames' in out
+    original, result = read_bag(source), read_bag(target)
+    assert set(result) == {TOPIC, SECOND}
+    for topic in (TOPIC, SECOND):
+        assert [t for t, _ in result[topic]] == [t for t, _ in original[topic]]
+    photo = astronaut(0)
+    raw = as_array(result[TOPIC][0][1])
+    jpeg = cv2.imdecode(np.asarray(result[SECOND][0][1].data), cv2.IMREAD_COLOR)
+    for hidden in (raw, jpeg):
+        assert np.abs(hidden[FACE].astype(int) - photo[FACE]).mean() > 10
+
+
 def test_interrupted_run_leaves_no_output(tmp_path, model_cache_dir):
     source = write_bag(tmp_path / 'in', 'mcap', compressed=False)
     before = digest(source)
@@ -213,7 +247,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, model_cache_dir):
 
     with Segmenter(model='selfie_segmentation', cache_dir=model_cache_dir,
                    allow_download=False) as segmenter, pytest.raises(KeyboardInterrupt):
-        run_bag_job(BagJob(source, target, TOPIC), segmenter, EffectOptions(), progress=False,
+        run_bag_job(BagJob(source, target, (TOPIC,)), segmenter, EffectOptions(), progress=False,
                     on_frame=interrupt)
     assert not target.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
@@ -260,4 +294,9 @@ def test_user_errors_exit_2_without_writing(run, tmp_path, capsys):
         run(str(source), str(tmp_path / 'o5'), '--topic', TOPIC, '--jpeg-quality', '0')
     assert exited.value.code == 2
     assert '--jpeg-quality: must be in 1..100' in capsys.readouterr().err
+    code, _, err = run(str(source), str(tmp_path / 'o6'), '--topic', TOPIC, '--topic', TOPIC)
+    assert code == 2 and 'exactly one --topic' in err
+    code, _, err = run(str(source), str(tmp_path / 'o7'), '--anonymise', '--topic', TOPIC,
+                       '--topic', '/chatter', '--smoothing', '0.3')
+    assert code == 2 and 'smoothing' in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ['in']

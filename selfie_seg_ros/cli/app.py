@@ -134,7 +134,9 @@ def _add_bag_parser(commands: argparse._SubParsersAction) -> None:
     )
     bag.add_argument('source', type=Path, metavar='IN', help='input bag directory (or .mcap/.db3)')
     bag.add_argument('target', type=Path, metavar='OUT', help='output bag directory (new)')
-    bag.add_argument('--topic', required=True, help='image topic, e.g. /camera/image_raw')
+    bag.add_argument('--topic', required=True, action='append', dest='topics',
+                     help='image topic, e.g. /camera/image_raw; with --anonymise it may be '
+                     'given several times (one per camera)')
     bag.add_argument(
         '--anonymise', '--anonymize', action='store_true',
         help='replace the images by their anonymised version (default effect blur_people) '
@@ -365,7 +367,8 @@ def run_bag(args: argparse.Namespace) -> int:
     args.effect = args.effect or ('blur_people' if args.anonymise else 'blur')
     effects = effect_options(args)
     job = BagJob(
-        source=args.source, target=args.target, topic=args.topic, anonymise=args.anonymise,
+        source=args.source, target=args.target, topics=tuple(args.topics),
+        anonymise=args.anonymise,
         outputs=tuple(_split(args.outputs)), prefix=args.prefix, storage=args.storage,
         jpeg_quality=args.jpeg_quality, overlay_alpha=args.overlay_alpha,
         compressed_outputs=args.compressed_outputs)

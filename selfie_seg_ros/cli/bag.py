@@ -1,9 +1,9 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""``selfie-seg bag``: the engine on an image topic of a recorded rosbag2, without ROS.
+"""``selfie-seg bag``: the engine on image topics of a recorded rosbag2, without ROS.
 
 Reads mcap and sqlite3 bags with ``rosbags`` and writes a new bag next to them: every original
 topic plus mask / overlay / processed-image topics stamped like their input frames, or, when
-anonymising, the same bag with that topic's images replaced by their anonymised versions.
+anonymising, the same bag with those topics' images replaced by their anonymised versions.
 
 The output is written into a hidden ``.<name>.partial-<pid>`` directory and renamed to its final
 name only once the bag is complete: an interrupted or crashed run never leaves a bag under the
@@ -72,8 +72,10 @@ class BagJob:
     Attributes:
         source: rosbag2 directory (or a single .mcap / .db3 file) to read; never modified.
         target: Directory of the new bag; must not exist.
-        topic: Image topic to segment (sensor_msgs/Image or CompressedImage).
-        anonymise: Replace that topic's images by the effect's output instead of adding topics.
+        topics: Image topics to segment (sensor_msgs/Image or CompressedImage); exactly one
+            unless anonymising.
+        anonymise: Replace those topics' images by the effect's output instead of adding
+            topics.
         outputs: Topics to add (``BAG_OUTPUTS``), as ``<prefix>/<name>``; unused when anonymising.
         prefix: Namespace of the added topics.
         storage: 'mcap', 'sqlite3', or None for the source bag's own storage.
@@ -86,7 +88,7 @@ class BagJob:
 
     source: Path
     target: Path
-    topic: str
+    topics: tuple[str, ...]
     anonymise: bool = False
     outputs: tuple[str, ...] = DEFAULT_BAG_OUTPUTS
     prefix: str = '/selfie_seg'
@@ -283,7 +285,7 @@ def run_bag_job(
     progress: bool = True,
     on_frame: Callable[[int], None] | None = None,
 ) -> BagReport:
-    """Segment one image topic of a bag and write the new bag.
+    """Segment image topics of a bag and write the new bag.
 
     Args:
         job: Paths, topic and what to write.
@@ -298,7 +300,8 @@ def run_bag_job(
 
     Raises:
         BagError: bad paths, a topic that is not in the bag or is not an image topic, an
-            effect that does not anonymise while anonymising.
+            effect that does not anonymise while anonymising, several topics when adding
+            topics or with temporal smoothing.
     """
     from rosbags.highlevel import AnyReader
     from rosbags.rosbag2 import StoragePlugin, Writer
@@ -309,6 +312,11 @@ def run_bag_job(
     if job.anonymise and effects.effect not in ANONYMISING_EFFECTS:
         raise BagError(f'anonymising needs effect {" or ".join(ANONYMISING_EFFECTS)}, '
                        f'not {effects.effect!r}')
+    if not job.topics or (len(job.topics) > 1 and not job.anonymise):
+        raise BagError('adding topics works on exactly one --topic; --anonymise takes several')
+    if len(job.topics) > 1 and segmenter.options.smoothing > 0:
+        raise BagError('temporal smoothing would mix frames of different topics: use '
+                       '--smoothing 0 with several --topic')
     unknown = sorted(set(job.outputs) - set(BAG_OUTPUTS))
     if unknown:
         raise BagError(f'unknown outputs {unknown}; choose from {", ".join(BAG_OUTPUTS)}')
@@ -320,14 +328,15 @@ def run_bag_job(
     report = BagReport(target=job.target)
     started = time.perf_counter()
     with AnyReader([job.source], default_typestore=latest) as reader:
-        image_connections = [c for c in reader.connections if c.topic == job.topic]
-        if not image_connections:
-            topics = ', '.join(sorted({c.topic for c in reader.connections})) or 'none'
-            raise BagError(f'topic {job.topic} is not in {job.source} (topics: {topics})')
-        types = {c.msgtype for c in image_connections}
-        if not types <= {IMAGE_TYPE, COMPRESSED_TYPE}:
-            raise BagError(f'topic {job.topic} carries {", ".join(sorted(types))}, not '
-                           f'{IMAGE_TYPE} or {COMPRESSED_TYPE}')
+        image_connections = [c for c in reader.connections if c.topic in job.topics]
+        for topic in job.topics:
+            types = {c.msgtype for c in image_connections if c.topic == topic}
+            if not types:
+                topics = ', '.join(sorted({c.topic for c in reader.connections})) or 'none'
+                raise BagError(f'topic {topic} is not in {job.source} (topics: {topics})')
+            if not types <= {IMAGE_TYPE, COMPRESSED_TYPE}:
+                raise BagError(f'topic {topic} carries {", ".join(sorted(types))}, not '
+                               f'{IMAGE_TYPE} or {COMPRESSED_TYPE}')
         frame_total = sum(c.msgcount for c in image_connections)
         report.recording_s = reader.duration / 1e9 if reader.message_count > 1 else 0.0
         with _staging(job.target) as staging, Writer(
@@ -352,7 +361,7 @@ def run_bag_job(
                 for connection, timestamp, raw in reader.messages():
                     report.messages += 1
                     target = copies[connection.id]
-                    if connection.topic != job.topic:
+                    if connection.topic not in job.topics:
                         writer.write(target, timestamp, raw)
                         continue
                     msg = reader.deserialize(raw, connection.msgtype)
