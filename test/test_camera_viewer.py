@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
+from bombs import jpeg_bomb
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -141,6 +142,10 @@ def test_bad_sources_raise_source_error(tmp_path):
     junk.write_bytes(b'not a video at all')
     with pytest.raises(SourceError):
         open_source(str(junk), 0, 0, 0.0)
+    bomb = tmp_path / 'bomb.jpg'
+    bomb.write_bytes(jpeg_bomb(30000, 30000))
+    with pytest.raises(SourceError, match='pixels'):
+        open_source(str(bomb), 0, 0, 0.0)
 
 
 # ---------------------------------------------------------------- viewer decoding

@@ -12,16 +12,19 @@ import types
 import cv2
 import numpy as np
 import pytest
+from bombs import jpeg_bomb, png_bomb
 from builtin_interfaces.msg import Time
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, ImageTooLargeError
 from selfie_seg_ros.ros import image_io
 from selfie_seg_ros.ros.image_io import (
     SUPPORTED_ENCODINGS,
     ImageDecodeError,
+    OversizedImageError,
     decode_compressed,
     decode_image,
     encode_image,
@@ -529,3 +532,72 @@ def test_image_buffer_message_carries_the_pixels_written_in_place():
     assert buffer.pixels_for(2, 2, 'bgr8').shape == (2, 2, 3)
     with pytest.raises(ValueError, match='cannot encode'):
         buffer.pixels_for(2, 2, 'rgb8')
+
+
+# -- pixel limits -------------------------------------------------------------------------------
+
+
+def test_raw_frame_declaring_too_many_pixels_is_refused_before_its_data_is_read():
+    msg = make_image('bgr8', b'\x00' * 16, 50000, 40000, step=150000)
+    with pytest.raises(OversizedImageError, match='50000x40000 = 2000000000 pixels'):
+        decode_image(msg)
+    small = make_image('bgr8', bytes(range(24)), 4, 2)
+    with pytest.raises(OversizedImageError, match='limit of 7'):
+        decode_image(small, max_pixels=7)
+    assert decode_image(small, max_pixels=8).shape == (2, 4, 3)
+
+
+@pytest.mark.parametrize('bomb', [jpeg_bomb(30000, 30000), png_bomb(30000, 30000),
+                                  jpeg_bomb(9000, 9000)], ids=['jpeg', 'png', 'jpeg-81mpx'])
+def test_compressed_bombs_are_refused_from_their_header(bomb):
+    with pytest.raises(OversizedImageError, match='pixels'):
+        decode_compressed(make_compressed(bomb, ''))
+
+
+def test_oversized_is_a_decode_error_and_a_too_large_error():
+    assert issubclass(OversizedImageError, ImageDecodeError)
+    assert issubclass(OversizedImageError, ImageTooLargeError)
+
+
+def test_compressed_limit_applies_to_the_declared_size():
+    data = encode('.png', smooth_image(48, 64))
+    with pytest.raises(OversizedImageError, match='64x48'):
+        decode_compressed(make_compressed(data, 'png'), max_pixels=64 * 48 - 1)
+    assert decode_compressed(make_compressed(data, 'png'), max_pixels=64 * 48).shape == (48, 64, 3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(width=st.integers(1, 1 << 31), height=st.integers(1, 1 << 31),
+       encoding=st.sampled_from(SUPPORTED_ENCODINGS), length=st.integers(0, 64),
+       max_pixels=st.sampled_from([1 << 10, DEFAULT_MAX_PIXELS]))
+def test_fuzz_raw_declared_sizes_up_to_2_31_pixels(width, height, encoding, length, max_pixels):
+    """Any declared size with a few bytes of data: refused, never allocated."""
+    assume(width * height <= 1 << 31)
+    bpp = BYTES_PER_PIXEL[encoding]
+    msg = make_image(encoding, b'\x01' * length, width, height,
+                     step=min(width * bpp, (1 << 32) - 1))
+    try:
+        result = decode_image(msg, max_pixels=max_pixels)
+    except OversizedImageError:
+        assert width * height > max_pixels
+        return
+    except ImageDecodeError:
+        return
+    assert width * height <= max_pixels and result.nbytes <= 3 * length
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(['png', 'jpeg']), width=st.integers(1, (1 << 16) - 1),
+       height=st.integers(1, (1 << 16) - 1), cut=st.integers(0, 2000),
+       fmt=st.sampled_from(['', 'jpeg', 'png', 'bgr8; jpeg compressed bgr8']))
+def test_fuzz_compressed_declared_sizes(kind, width, height, cut, fmt):
+    data = png_bomb(width, height, rows=1) if kind == 'png' else jpeg_bomb(width, height)
+    msg = make_compressed(data[:cut] if cut < len(data) else data, fmt)
+    try:
+        result = decode_compressed(msg, max_pixels=1 << 12)
+    except OversizedImageError:
+        assert width * height > 1 << 12
+        return
+    except ImageDecodeError:
+        return
+    assert result.shape[0] * result.shape[1] <= 1 << 12

@@ -10,6 +10,7 @@ import re
 import cv2
 import numpy as np
 import pytest
+from bombs import png_bomb
 
 from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.catalog import resolve_classes as parse_foreground_classes
@@ -34,6 +35,7 @@ TABLE = {
     'blur_strength': ('integer', 55, False),
     'background_color': ('integer_array', (0, 177, 64), False),
     'background_image': ('string', '', False),
+    'max_pixels': ('integer', 8192 * 8192, False),
     'overlay_alpha': ('double', 0.5, False),
     'jpeg_quality': ('integer', 90, False),
     'foreground_classes': ('string_array', (), False),
@@ -56,6 +58,7 @@ RANGES = {
     'smoothing': (0.0, 0.95), 'max_latency_ms': (1.0, 10000.0), 'max_drop_rate': (0.0, 1.0),
     'jpeg_quality': (1, 100),
     'max_people': (1, 32), 'redetect_interval': (1, 1000), 'detection_levels': (1, 3),
+    'max_pixels': (1, 1 << 28),
 }
 LABELS = MULTICLASS_LABELS
 
@@ -274,7 +277,19 @@ def test_validate_background_image(tmp_path):
     assert validate('background_image', str(tmp_path / 'missing.png')) == (
         f"background_image '{tmp_path / 'missing.png'}' does not exist or is not a file")
     assert validate('background_image', str(fake)) == (
-        f"background_image '{fake}' is not an image OpenCV can read")
+        f"background_image '{fake}' could not be read: not an image in a known format "
+        '(JPEG, PNG, WebP, BMP, TIFF, ...)')
+
+
+def test_validate_background_image_reads_only_the_header_against_max_pixels(tmp_path):
+    bomb = tmp_path / 'bomb.png'
+    bomb.write_bytes(png_bomb(20000, 20000))
+    reason = validate('background_image', str(bomb))
+    assert 'background_image' in reason and 'pixels' in reason and 'max_pixels' in reason
+    small = tmp_path / 'small.png'
+    cv2.imwrite(str(small), np.full((8, 10, 3), 200, np.uint8))
+    assert validate('background_image', str(small), max_pixels=80) is None
+    assert '10x8' in validate('background_image', str(small), max_pixels=79)
 
 
 def test_descriptors_carry_description_read_only_ranges_and_choices():

@@ -21,8 +21,14 @@ from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.convert import ModelLoadError
 from selfie_seg_ros.engine.errors import UnknownModelError
 from selfie_seg_ros.engine.fetch import FetchError
+from selfie_seg_ros.engine.limits import ImageTooLargeError
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
-from selfie_seg_ros.engine.segmenter import DeviceError, Segmenter, check_device
+from selfie_seg_ros.engine.segmenter import (
+    DeviceError,
+    Segmenter,
+    check_device,
+    openvino_reason,
+)
 
 MODEL_SIZE = 64
 # RGB colour centre of each class of the synthetic multiclass model.
@@ -114,6 +120,7 @@ def segmenter(colour_segmenter):
         foreground_classes=saved.foreground_classes,
         resize_mode=saved.resize_mode,
         smoothing=saved.smoothing,
+        max_pixels=saved.max_pixels,
     )
 
 
@@ -280,6 +287,8 @@ def test_wrong_label_count_is_an_error(colour_xml, model_dir, core):
         ({'foreground_classes': (-1, 1)}, 'out of range'),
         ({'smoothing': 1.0}, 'smoothing'),
         ({'smoothing': -0.5}, 'smoothing'),
+        ({'max_pixels': 0}, 'max_pixels must be in'),
+        ({'max_pixels': 1 << 40}, 'max_pixels must be in'),
     ],
 )
 def test_configure_rejects_fixed_options_and_bad_values(segmenter, changes, message):
@@ -486,6 +495,15 @@ def test_check_device_rejects_absent_devices(device, available, missing):
         check_device(device, available)
 
 
+def test_cpu_takes_no_device_index():
+    """OpenVINO refuses 'CPU.0' at compile time; validation refuses it with the reason."""
+    with pytest.raises(DeviceError, match="'CPU.0' is not available: CPU takes no device index"):
+        check_device('CPU.0', ['CPU'])
+    with pytest.raises(DeviceError, match='CPU takes no device index'):
+        check_device('HETERO:GPU,CPU.0', ['CPU', 'GPU'])
+    check_device('GPU.0', ['CPU', 'GPU'])
+
+
 @pytest.mark.parametrize('device', ['', '  ', 'HETERO', 'MULTI'])
 def test_check_device_rejects_empty_and_incomplete_names(device):
     with pytest.raises(DeviceError, match='available devices: CPU'):
@@ -639,3 +657,34 @@ def test_one_thread_core_compiles_cpu_models_on_one_thread(colour_xml, model_dir
                    progress=False) as segmenter:
         assert int(segmenter._compiled.get_property('INFERENCE_NUM_THREADS')) == 1
         assert segmenter.segment(np.zeros((8, 8, 3), np.uint8)).mask.shape == (8, 8)
+
+
+# --- pixel limit --------------------------------------------------------------------------------
+
+
+def test_images_above_the_pixel_limit_are_refused_before_any_work(segmenter):
+    segmenter.configure(max_pixels=MODEL_SIZE * MODEL_SIZE)
+    assert segmenter.segment(np.zeros((MODEL_SIZE, MODEL_SIZE, 3), np.uint8)).mask.shape == (
+        MODEL_SIZE, MODEL_SIZE)
+    with pytest.raises(ImageTooLargeError, match=f'{MODEL_SIZE + 1}x{MODEL_SIZE}'):
+        segmenter.segment(np.zeros((MODEL_SIZE, MODEL_SIZE + 1), np.uint8))
+
+
+def test_a_huge_view_is_refused_without_being_read(segmenter):
+    """A 2**31-pixel view of a tiny buffer: reading it would crash; it must be refused."""
+    fake = np.lib.stride_tricks.as_strided(np.zeros(8, np.uint8), (1 << 16, 1 << 15, 3), (0, 0, 0))
+    with pytest.raises(ImageTooLargeError, match='more than the limit'):
+        segmenter.segment(fake)
+
+
+def test_default_pixel_limit_admits_8k(segmenter):
+    assert segmenter.options.max_pixels >= 7680 * 4320
+
+
+def test_compile_errors_carry_no_source_locations():
+    error = RuntimeError(
+        'Exception from src/inference/src/cpp/core.cpp:117:\n'
+        'Exception from src/inference/src/dev/plugin.cpp:54:\n'
+        "Check 'device_id.empty()' failed at src/plugins/intel_cpu/src/config.cpp:247:\n"
+        "CPU plugin supports only '' as device id\n\n\n")
+    assert openvino_reason(error) == "CPU plugin supports only '' as device id"

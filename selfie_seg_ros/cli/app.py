@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -29,6 +30,11 @@ from selfie_seg_ros.engine.effects import (
     overlay,
 )
 from selfie_seg_ros.engine.errors import SegmentationError, UnknownModelError
+from selfie_seg_ros.engine.limits import (
+    ImageTooLargeError,
+    check_pixels,
+    read_image_file,
+)
 
 if TYPE_CHECKING:
     from selfie_seg_ros.engine.segmenter import Segmenter
@@ -50,9 +56,19 @@ class CliError(Exception):
 
 MODEL_OPTIONS = ('model', 'device', 'performance_hint', 'precision', 'resize_mode', 'threshold',
                  'foreground_classes', 'model_labels', 'max_people', 'model_cache_dir',
-                 'allow_download')
+                 'allow_download', 'max_pixels')
 EFFECT_OPTIONS = ('effect', 'blur_strength', 'background_color', 'background_image',
                   'overlay_alpha')
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected an integer, got {text!r}') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'expected 0 or more, got {value}')
+    return value
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -99,10 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = video.add_mutually_exclusive_group(required=True)
     source.add_argument('file', nargs='?', type=Path, help='input video file')
-    source.add_argument('--camera', type=int, help='webcam index, e.g. 0')
+    source.add_argument('--camera', type=_non_negative, help='webcam index, e.g. 0')
     video.add_argument('--out', type=Path, default=None, help='write the result to this .mp4')
     video.add_argument('--show', action='store_true', help='show the result in a window')
-    video.add_argument('--max-frames', type=int, default=0, help='stop after N frames (0 = all)')
+    video.add_argument(
+        '--max-frames', type=_non_negative, default=0, help='stop after N frames (0 = all)')
     add_option(video, 'smoothing', default=VIDEO_SMOOTHING)
     _add_model_args(video)
     _add_effect_args(video)
@@ -182,6 +199,7 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
             labels=tuple(_split(args.labels)) or None,
             foreground_classes=tuple(_split(args.classes)) or None,
             smoothing=smoothing,
+            max_pixels=args.max_pixels,
             cache_dir=args.cache_dir,
             allow_download=not args.no_download,
             max_people=args.max_people,
@@ -194,9 +212,7 @@ def effect_options(args: argparse.Namespace) -> EffectOptions:
     """Effect options from command-line arguments."""
     background = None
     if args.background_image is not None:
-        background = cv2.imread(str(args.background_image), cv2.IMREAD_COLOR)
-        if background is None:
-            raise CliError(f'cannot read background image {args.background_image}', EXIT_BAD_INPUT)
+        background = _read_image(args.background_image, args.max_pixels, 'background image')
     try:
         return EffectOptions(
             effect=args.effect,
@@ -208,15 +224,58 @@ def effect_options(args: argparse.Namespace) -> EffectOptions:
         raise CliError(f'--blur-strength: {error}', EXIT_BAD_INPUT) from error
 
 
+def _read_image(path: Path, max_pixels: int, what: str) -> np.ndarray:
+    """Read an image file, refused from its header when too large (errors become CliError)."""
+    if not path.is_file():
+        raise CliError(f'{what} not found: {path}', EXIT_BAD_INPUT)
+    try:
+        return read_image_file(path, max_pixels, f'{what} {path}')
+    except ImageTooLargeError as error:
+        raise CliError(f'{error} (--max-pixels)', EXIT_BAD_INPUT) from None
+    except ValueError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_dir(path: Path) -> None:
+    """Fail early (before loading a model) unless ``path`` is or can become a writable folder."""
+    if path.exists() and not path.is_dir():
+        raise CliError(f'--out {path} exists and is not a folder', EXIT_BAD_INPUT)
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        raise CliError(f'--out {path}: {existing} is not a folder', EXIT_BAD_INPUT)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(f'--out {path}: {existing} is not writable', EXIT_BAD_INPUT)
+
+
+def check_output_file(path: Path) -> None:
+    """Fail early unless ``path`` can be written as a file."""
+    if path.is_dir():
+        raise CliError(f'--out {path} is a folder; give a file name such as out.mp4',
+                       EXIT_BAD_INPUT)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CliError(f'--out {path} is not writable', EXIT_BAD_INPUT)
+    check_output_dir(path.parent)
+
+
+def check_cache_dir(args: argparse.Namespace) -> None:
+    """Fail early when --cache-dir cannot be a folder."""
+    cache_dir = getattr(args, 'cache_dir', None)
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise CliError(f'--cache-dir {cache_dir} exists and is not a folder', EXIT_BAD_INPUT)
+
+
 def run_image(args: argparse.Namespace) -> int:
     """``selfie-seg image``: three output files and timings."""
-    if not args.image.is_file():
-        raise CliError(f'input image not found: {args.image}', EXIT_BAD_INPUT)
-    image = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
-    if image is None:
-        raise CliError(
-            f'cannot read image {args.image} (not an image OpenCV can decode)', EXIT_BAD_INPUT
-        )
+    image = _read_image(args.image, args.max_pixels, 'input image')
+    check_output_dir(args.out)
+    check_cache_dir(args)
     effects = effect_options(args)
     segmenter = open_segmenter(args)
     with segmenter:
@@ -228,14 +287,17 @@ def run_image(args: argparse.Namespace) -> int:
         overlaid = overlay(image, result.mask, palette, args.overlay_alpha)
         blurred = apply_background_effect(image, result.foreground, effects)
         effects_ms = (time.perf_counter() - started) * 1e3
-        args.out.mkdir(parents=True, exist_ok=True)
         outputs = {'mask.png': result.mask, 'overlay.png': overlaid, 'blurred.png': blurred}
         if result.instances is not None:
             # 0 = background, k = k-th person (best detection first).
             outputs['instances.png'] = result.instances
-        for name, array in outputs.items():
-            if not cv2.imwrite(str(args.out / name), array):
-                raise CliError(f'cannot write {args.out / name}')
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            for name, array in outputs.items():
+                if not cv2.imwrite(str(args.out / name), array):
+                    raise CliError(f'cannot write {args.out / name}')
+        except OSError as error:
+            raise CliError(f'cannot write to {args.out}: {error.strerror or error}') from None
         labels = segmenter.labels
         shares = np.bincount(result.mask.ravel(), minlength=len(labels)) / result.mask.size
         print(f'model {segmenter!r}, started in {segmenter.startup_s:.2f} s')
@@ -273,6 +335,13 @@ def _open_capture(args: argparse.Namespace) -> cv2.VideoCapture:
         where = str(args.file)
     if not capture.isOpened():
         raise CliError(f'cannot open {where}', EXIT_BAD_INPUT)
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    try:
+        check_pixels(width, height, args.max_pixels, f'{where}: frames')
+    except ImageTooLargeError as error:
+        capture.release()
+        raise CliError(f'{error} (--max-pixels)', EXIT_BAD_INPUT) from None
     return capture
 
 
@@ -282,6 +351,9 @@ def run_video(args: argparse.Namespace) -> int:
 
     if args.show and not hasattr(cv2, 'imshow'):
         raise CliError('--show needs an OpenCV build with GUI support (opencv-python)')
+    if args.out is not None:
+        check_output_file(args.out)
+    check_cache_dir(args)
     capture = _open_capture(args)
     effects = effect_options(args)
     segmenter = open_segmenter(args, smoothing=args.smoothing)
@@ -298,7 +370,11 @@ def run_video(args: argparse.Namespace) -> int:
                 ok, frame = capture.read()
                 if not ok:
                     break
-                result = segmenter.segment(frame)
+                try:
+                    result = segmenter.segment(frame)
+                except ImageTooLargeError as error:
+                    raise CliError(f'frame {frames + 1}: {error} (--max-pixels)',
+                                   EXIT_BAD_INPUT) from None
                 output = apply_background_effect(
                     frame, result.foreground, effects, scratch=scratch)
                 frames += 1
@@ -417,6 +493,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         get_entry(args.model)
     except UnknownModelError as error:
         raise CliError(str(error)) from error
+    check_cache_dir(args)
     with open_segmenter(args) as segmenter:
         print(segmenter.model_path)
     return 0
@@ -432,6 +509,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f'selfie-seg: error: {error}', file=sys.stderr)
         return error.code
+    except OSError as error:  # a file or folder the user named cannot be used
+        where = f' {error.filename}' if error.filename else ''
+        print(f'selfie-seg: error:{where} {error.strerror or error}', file=sys.stderr)
+        return EXIT_MODEL_ERROR
 
 
 if __name__ == '__main__':

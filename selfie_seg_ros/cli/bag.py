@@ -35,6 +35,7 @@ from selfie_seg_ros.engine.effects import (
     make_palette,
     overlay,
 )
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, check_pixels, header_size
 
 if TYPE_CHECKING:
     from selfie_seg_ros.engine.segmenter import Segmenter
@@ -160,18 +161,23 @@ def _dimension(msg: Any, name: str) -> int:
     return int(value)
 
 
-def decode_raw(msg: Any) -> np.ndarray:
+def decode_raw(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a recorded ``sensor_msgs/Image`` to an owned HxWx3 uint8 BGR array.
 
     bgr8, rgb8, bgra8, rgba8 and mono8 are decoded here (padded rows allowed); other encodings
     go through ``rosbags-image``, which needs unpadded rows.
 
     Raises:
-        FrameError: zero size, ``step`` too small, truncated data, unsupported encoding.
+        FrameError: zero size, more than ``max_pixels`` pixels, ``step`` too small, truncated
+            data, unsupported encoding.
     """
     width, height, step = (_dimension(msg, name) for name in ('width', 'height', 'step'))
     if width == 0 or height == 0:
         raise FrameError(f'image has zero size {width}x{height}')
+    try:
+        check_pixels(width, height, max_pixels)
+    except ValueError as error:
+        raise FrameError(str(error)) from None
     data = np.asarray(msg.data, dtype=np.uint8).reshape(-1)
     if data.size < step * height:
         raise FrameError(f'image data is truncated: {data.size} bytes < step {step} x height '
@@ -195,17 +201,23 @@ def decode_raw(msg: Any) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(pixels), conversion)
 
 
-def decode_compressed(msg: Any) -> np.ndarray:
+def decode_compressed(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a recorded ``sensor_msgs/CompressedImage`` to HxWx3 uint8 BGR.
 
+    The size is read from the header first: larger than ``max_pixels`` is refused undecoded.
+
     Raises:
-        FrameError: empty, corrupt or compressedDepth data.
+        FrameError: empty, corrupt, too large or compressedDepth data.
     """
     if 'compresseddepth' in str(msg.format).lower():
         raise FrameError(f'compressedDepth images ({msg.format!r}) are not supported')
     data = np.asarray(msg.data, dtype=np.uint8).reshape(-1)
     if data.size == 0:
         raise FrameError('compressed image data is empty')
+    try:
+        header_size(data.data, f'compressed data ({data.size} bytes)', max_pixels)
+    except ValueError as error:
+        raise FrameError(str(error)) from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise FrameError(f'compressed data ({data.size} bytes) could not be decoded')
@@ -369,7 +381,9 @@ def run_bag_job(
                     if not job.anonymise:
                         writer.write(target, timestamp, raw)
                     try:
-                        image = decode_compressed(msg) if compressed else decode_raw(msg)
+                        limit = segmenter.options.max_pixels
+                        image = (decode_compressed(msg, limit) if compressed
+                                 else decode_raw(msg, limit))
                     except FrameError as error:
                         # Anonymising drops the frame: it must never pass through unchanged.
                         report.skipped.append(f'{timestamp} ns: {error}')

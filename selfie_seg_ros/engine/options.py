@@ -26,6 +26,7 @@ from selfie_seg_ros.engine.effects import (
     MIN_ANONYMISING_STRENGTH,
     MIN_BLUR_STRENGTH,
 )
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
 from selfie_seg_ros.engine.processing import ResizeMode
 
 Kind = Literal['bool', 'integer', 'double', 'string', 'integer_array', 'string_array']
@@ -126,6 +127,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         'Image file for effect replace; empty uses background_color.',
         constraints='Empty, or a path to an image file OpenCV can read.',
         cli_flag='--background-image'),
+    OptionSpec(
+        'max_pixels', 'integer', DEFAULT_MAX_PIXELS,
+        'Largest image accepted, in pixels (width x height): larger input images and frames '
+        'and background images are refused from their header, before decoding (counted as '
+        'oversized by the node). The default admits 8192x8192.',
+        range=(1, MAX_PIXELS_CEILING), cli_flag='--max-pixels'),
     OptionSpec(
         'overlay_alpha', 'double', 0.5,
         'Opacity of the class colours in the overlay image (0 = input only, 1 = colours only).',

@@ -12,6 +12,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from selfie_seg_ros.engine.limits import check_opencv_span
+
 ResizeMode = Literal['letterbox', 'stretch']
 Size = tuple[int, int]
 """(width, height), OpenCV order."""
@@ -44,10 +46,15 @@ def resize_to_model(
 
     Returns:
         The model-sized image and the (width, height) of the image content inside it.
+
+    Raises:
+        ValueError: zero size. ImageTooLargeError: rows beyond OpenCV's 2**31-byte range.
     """
     height, width = image.shape[:2]
     if width < 1 or height < 1:
         raise ValueError(f'image has zero size ({width}x{height})')
+    # Rows of a view may be strided: what OpenCV addresses is the span of the rows.
+    check_opencv_span((height, abs(image.strides[0])), 1)
     content = content_size((width, height), model_size, mode)
     scale = np.float32([[content[0] / width, 0.0, 0.0], [0.0, content[1] / height, 0.0]])
     resized = cv2.warpAffine(
@@ -74,7 +81,11 @@ def restore_size(
 
     ``out``, when given, must be an array of the result's shape and dtype; it is written and
     returned.
+
+    Raises:
+        ImageTooLargeError: the result would exceed OpenCV's 2**31-byte range.
     """
+    check_opencv_span((image_size[1], image_size[0], *plane.shape[2:]), plane.itemsize)
     cropped = plane[: content[1], : content[0]]
     interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     if cropped.shape[1::-1] == tuple(image_size):

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ from selfie_seg_ros.engine.catalog import (
     is_model_path,
     resolve_classes,
 )
-from selfie_seg_ros.engine.convert import load_ir
+from selfie_seg_ros.engine.convert import discard_ir, load_ir, source_damage
 from selfie_seg_ros.engine.devices import valid_device
 from selfie_seg_ros.engine.errors import (
     DeviceError,
@@ -36,6 +38,7 @@ from selfie_seg_ros.engine.errors import (
     UnknownModelError,
 )
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, check_max_pixels, check_pixels
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.options import (
     PerformanceHint,
@@ -53,6 +56,9 @@ from selfie_seg_ros.engine.processing import (
 )
 
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
+_LOG = logging.getLogger(__name__)
+# OpenVINO's converter sets the root logger to ERROR; cache repairs must still be reported.
+_LOG.setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class SegmenterOptions:
         labels: class names for models outside the catalogue; None = from the catalogue or
             ``class_<i>``.
         smoothing: temporal smoothing weight of earlier frames in [0, 1); 0 = off.
+        max_pixels: largest image (width x height) ``segment`` accepts; larger ones are refused
+            with ImageTooLargeError before any work.
         cache_dir: model and IR cache; None = ``default_cache_dir()``.
         allow_download: fetch missing catalogue weights.
         progress: show download progress bars.
@@ -96,6 +104,7 @@ class SegmenterOptions:
     foreground_classes: tuple[int, ...] | tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
     smoothing: float = 0.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
     cache_dir: Path | None = None
     allow_download: bool = True
     progress: bool = True
@@ -116,7 +125,7 @@ class SegmenterOptions:
 
 LIVE_OPTIONS = frozenset(
     {'threshold', 'foreground_classes', 'resize_mode', 'smoothing', 'max_people',
-     'redetect_interval', 'detection_levels'}
+     'redetect_interval', 'detection_levels', 'max_pixels'}
 )
 """Options ``Segmenter.configure`` changes between frames; the rest need a new Segmenter."""
 
@@ -175,6 +184,16 @@ def resolve_model(options: SegmenterOptions) -> tuple[ModelEntry, Path]:
         entry, options.cache_dir, allow_download=options.allow_download, progress=options.progress
     )
     return entry, path
+
+
+_SOURCE_LOCATION = re.compile(r'^(Exception from|Check .* failed at) .*:\d+:?$')
+
+
+def openvino_reason(error: BaseException) -> str:
+    """The reason in an OpenVINO exception, without its source-file location lines."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reasons = [line for line in lines if not _SOURCE_LOCATION.match(line)]
+    return reasons[-1] if reasons else (lines[-1] if lines else type(error).__name__)
 
 
 def check_device(device: str, available: Sequence[str]) -> None:
@@ -276,6 +295,7 @@ class Segmenter:
             changes['device'] = device
         options = replace(options, **changes)
         check_people_options(options)
+        check_max_pixels(options.max_pixels)
         started = time.perf_counter()
         self._pool = pool
         self._pool_key: tuple[str, ...] | None = None
@@ -284,14 +304,7 @@ class Segmenter:
         check_device(options.device, self.available_devices)
         self.entry, self.source_path = resolve_model(options)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-        self.model_path = load_ir(self.source_path, cache_dir)
-        try:
-            model_ir = self._core.read_model(self.model_path)
-        except Exception as error:
-            raise ModelLoadError(
-                f'cannot read OpenVINO model {self.model_path}: {error}. '
-                'Delete it to convert again.'
-            ) from error
+        model_ir = self._load(options, cache_dir)
         self._describe_io(model_ir)
         labels = options.labels or self.entry.labels or default_labels(self._channels_out)
         if len(labels) != self.num_classes:
@@ -314,6 +327,49 @@ class Segmenter:
         self.startup_s = time.perf_counter() - started
 
     # -- construction -------------------------------------------------------------------------
+
+    def _load(self, options: SegmenterOptions, cache_dir: Path) -> ov.Model:
+        """Convert (cached) and read the model, healing what lives in the cache.
+
+        A damaged download of a catalogue model is fetched again and a damaged cached IR is
+        converted again, each once and with a warning; a user's own file is never touched.
+        """
+        fetched = not is_model_path(options.model)
+        try:
+            self.model_path = load_ir(self.source_path, cache_dir)
+        except ModelLoadError as error:
+            if not fetched:
+                raise ModelLoadError(f'{error} Pass another model file.') from error
+            damage = source_damage(self.source_path)
+            if not damage:
+                raise
+            _LOG.warning('cached model %s is damaged (%s); fetching it again',
+                         self.source_path, damage)
+            self.source_path.unlink(missing_ok=True)
+            self.source_path = fetch_model(self.entry, options.cache_dir,
+                                           allow_download=options.allow_download,
+                                           progress=options.progress)
+            self.model_path = load_ir(self.source_path, cache_dir)
+        try:
+            return self._core.read_model(self.model_path)
+        except Exception as error:
+            if self.model_path == self.source_path:  # the user's own IR
+                raise ModelLoadError(
+                    f'cannot read OpenVINO model {self.model_path}: {openvino_reason(error)}. '
+                    f'Check that it and {self.model_path.with_suffix(".bin").name} are a '
+                    'complete IR, or pass another model file.'
+                ) from error
+            _LOG.warning('cached IR %s cannot be read (%s); converting %s again',
+                         self.model_path.parent, openvino_reason(error), self.source_path)
+        discard_ir(self.model_path)
+        self.model_path = load_ir(self.source_path, cache_dir)
+        try:
+            return self._core.read_model(self.model_path)
+        except Exception as error:
+            raise ModelLoadError(
+                f'cannot read the OpenVINO model converted from {self.source_path}: '
+                f'{openvino_reason(error)}'
+            ) from error
 
     def _describe_io(self, model_ir: ov.Model) -> None:
         if len(model_ir.inputs) != 1:
@@ -383,8 +439,7 @@ class Segmenter:
             listing = ', '.join(self._core.available_devices)
             raise DeviceError(
                 f'cannot compile {self.model_path.name} on {options.device!r}: '
-                f'{str(error).strip().splitlines()[0] if str(error).strip() else error}; '
-                f'available devices: {listing}'
+                f'{openvino_reason(error)}; available devices: {listing}'
             ) from error
 
     def _resolve_classes(
@@ -453,8 +508,8 @@ class Segmenter:
         """Change post-processing options for the next frame.
 
         Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing,
-        max_people, redetect_interval, detection_levels. A model or device change needs a new
-        Segmenter.
+        max_people, redetect_interval, detection_levels, max_pixels. A model or device change
+        needs a new Segmenter.
 
         Raises:
             ValueError: an option cannot change live or has a bad value.
@@ -467,6 +522,7 @@ class Segmenter:
         new = replace(self._options, **changes)  # checks the limits (SegmenterOptions)
         check_people_options(new)
         new = replace(new, foreground_classes=self._resolve_classes(new.foreground_classes))
+        check_max_pixels(new.max_pixels)
         with self._lock:
             self._smoother.weight = new.smoothing
             if new.resize_mode != self._options.resize_mode:
@@ -481,8 +537,12 @@ class Segmenter:
     # -- inference ------------------------------------------------------------------------------
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
+        if not isinstance(image, np.ndarray):
+            raise ValueError(f'expected a numpy image, got {type(image).__name__}')
         if image.ndim in (2, 3) and 0 in image.shape[:2]:
             raise ValueError(f'image has zero size ({image.shape[1]}x{image.shape[0]})')
+        if image.ndim in (2, 3):
+            check_pixels(image.shape[1], image.shape[0], self._options.max_pixels)
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -553,6 +613,7 @@ class Segmenter:
         Raises:
             ValueError: the image is not an 8-bit BGR/grey image or has zero size.
             SegmenterClosedError: after ``close()``.
+            ImageTooLargeError: (a ValueError) the image has more than ``max_pixels`` pixels.
         """
         image = self._prepare(image_bgr)
         with self._lock:

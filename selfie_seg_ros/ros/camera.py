@@ -34,6 +34,7 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, ImageTooLargeError, read_image_file
 from selfie_seg_ros.engine.processing import cover_crop
 from selfie_seg_ros.ros import process
 from selfie_seg_ros.ros.image_io import encode_image
@@ -238,7 +239,12 @@ def open_source(source: str, width: int, height: int, motion: float) -> FrameSou
             'a webcam index nor an existing file'
         )
     if os.path.isfile(source) and cv2.haveImageReader(source):
-        image = cv2.imread(source, cv2.IMREAD_COLOR)
+        try:
+            image = read_image_file(source, DEFAULT_MAX_PIXELS, f'source {source!r}')
+        except ImageTooLargeError as error:
+            raise SourceError(str(error)) from None
+        except ValueError:
+            image = None  # perhaps a video whose name OpenCV also reads as an image
         if image is not None:
             return StillSource(image, width, height, motion, repr(source))
     capture = cv2.VideoCapture(source)

@@ -26,8 +26,20 @@ def build_status(
     max_latency_ms: float,
     max_drop_rate: float,
 ) -> DiagnosticStatus:
-    """A status that warns when the drop rate or the latency crosses its limit."""
-    problems = []
+    """A status that tells what the node does with the frames it gets.
+
+    ERROR when frames arrive but none of them can be processed (malformed, oversized, failing);
+    WARN when some are rejected, or the drop rate or the latency crosses its limit.
+    """
+    rejected = {reason: count for reason, count in snapshot.rejected.items() if count}
+    rejected_text = ', '.join(f'{count} {reason}' for reason, count in rejected.items())
+    errors, problems = [], []
+    if rejected and snapshot.processed == 0:
+        errors.append(
+            f'none of the {snapshot.received} frames received in the last '
+            f'{snapshot.interval_s:.0f} s could be processed: {rejected_text}')
+    elif rejected:
+        problems.append(f'{sum(rejected.values())} frames rejected: {rejected_text}')
     if snapshot.drop_rate > max_drop_rate:
         problems.append(f'dropping {snapshot.drop_rate:.0%} of frames (> {max_drop_rate:.0%})')
     if snapshot.latency_ms_p95 is not None and snapshot.latency_ms_p95 > max_latency_ms:
@@ -37,9 +49,12 @@ def build_status(
     status = DiagnosticStatus()
     status.name = name
     status.hardware_id = hardware_id
-    status.level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
-    if problems:
-        status.message = '; '.join(problems)
+    if errors:
+        status.level = DiagnosticStatus.ERROR
+    else:
+        status.level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
+    if errors or problems:
+        status.message = '; '.join(errors + problems)
     elif snapshot.input_fps == 0:
         status.message = 'waiting for images'
     elif sum(snapshot.output_fps.values()) == 0:

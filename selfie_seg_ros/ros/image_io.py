@@ -34,10 +34,20 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, Codec, compress_image
+from selfie_seg_ros.engine.limits import (
+    DEFAULT_MAX_PIXELS,
+    ImageTooLargeError,
+    check_pixels,
+    header_size,
+)
 
 
 class ImageDecodeError(ValueError):
     """An image message cannot be decoded; the message names the problem."""
+
+
+class OversizedImageError(ImageDecodeError, ImageTooLargeError):
+    """An image message declares more pixels than the limit; nothing was decoded."""
 
 
 class _Encoding(NamedTuple):
@@ -100,7 +110,8 @@ def _dimension(msg: Any, field: str) -> int:
     return int(value)
 
 
-def _check_image(msg: Image, *, native: bool = False) -> _Checked:
+def _check_image(msg: Image, *, native: bool = False,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> _Checked:
     encoding = getattr(msg, 'encoding', None)
     if native and isinstance(encoding, str):
         encoding = _NATIVE_ALIASES.get(encoding, encoding)
@@ -111,6 +122,10 @@ def _check_image(msg: Image, *, native: bool = False) -> _Checked:
     width, height, step = (_dimension(msg, field) for field in ('width', 'height', 'step'))
     if width == 0 or height == 0:
         raise ImageDecodeError(f'image has zero size: width {width}, height {height}')
+    try:
+        check_pixels(width, height, max_pixels, f'{encoding} image')
+    except ImageTooLargeError as error:
+        raise OversizedImageError(str(error)) from None
     if fmt.chroma_pairs and width % 2:
         raise ImageDecodeError(
             f'{encoding} needs an even width (two pixels share one U/V pair), got width {width}')
@@ -257,7 +272,8 @@ BACKEND: str = _ADAPTER.name
 """Which library decodes images: 'cv_bridge' or 'rosbags-image'."""
 
 
-def decode_image(msg: Image, *, copy: bool = True) -> np.ndarray:
+def decode_image(msg: Image, *, copy: bool = True,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a ``sensor_msgs/Image`` to BGR.
 
     Args:
@@ -265,6 +281,7 @@ def decode_image(msg: Image, *, copy: bool = True) -> np.ndarray:
             beyond ``step * height`` is ignored.
         copy: With False, a packed ``bgr8`` message is returned as a read-only view of
             ``msg.data`` (no full-frame copy); valid as long as the message is kept unchanged.
+        max_pixels: Larger images (``width * height``) are refused before any conversion.
 
     Returns:
         A C-contiguous HxWx3 uint8 BGR array that does not share memory with ``msg.data``
@@ -273,9 +290,10 @@ def decode_image(msg: Image, *, copy: bool = True) -> np.ndarray:
 
     Raises:
         ImageDecodeError: unsupported encoding, zero size, ``step`` too small, truncated data,
-            odd width for YUV 4:2:2, big-endian 16-bit data.
+            odd width for YUV 4:2:2, big-endian 16-bit data; OversizedImageError (a subclass)
+            for more than ``max_pixels`` pixels.
     """
-    checked = _check_image(msg)
+    checked = _check_image(msg, max_pixels=max_pixels)
     if not copy and checked.packed and checked.encoding == 'bgr8':
         view = checked.pixels.view()
         view.flags.writeable = False
@@ -327,32 +345,46 @@ def _compressed_codec(fmt: Any) -> str:
         f'unknown compressed format {fmt!r}; supported codecs: {", ".join(COMPRESSED_CODECS)}')
 
 
-def decode_compressed(msg: CompressedImage) -> np.ndarray:
+def decode_compressed(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to BGR.
+
+    The size is read from the header first: an image declaring more than ``max_pixels`` is
+    refused without being decoded, and data the decoder would complain about on stderr
+    (truncated JPEG, PNG with bad checksums) is refused before it reaches the decoder.
 
     Args:
         msg: The message; ``format`` may be empty, a codec name or image_transport's
             ``'<encoding>; <codec> compressed <encoding>'``.
+        max_pixels: Larger images (``width * height`` in the header) are refused.
 
     Returns:
         A C-contiguous HxWx3 uint8 BGR array. Grey images are expanded, alpha is dropped, 16-bit
         images become their high byte.
 
     Raises:
-        ImageDecodeError: empty or corrupt data, an unknown format or compressedDepth.
+        ImageDecodeError: empty or corrupt data, an unknown format or compressedDepth;
+            OversizedImageError (a subclass) for more than ``max_pixels`` pixels.
     """
     codec = _compressed_codec(getattr(msg, 'format', None))
     raw = _as_bytes(getattr(msg, 'data', None), 'compressed')
     if raw.size == 0:
         raise ImageDecodeError('compressed image data is empty')
+    what = f'{codec or "compressed"} data ({raw.size} bytes)'
+    try:
+        _, width, height = header_size(raw.data, what, max_pixels)
+    except ImageTooLargeError as error:
+        raise OversizedImageError(str(error)) from None
+    except ValueError as error:
+        raise ImageDecodeError(str(error)) from None
     try:
         image = _ADAPTER.library_compressed(msg)
     except Exception:
         # rosbags-image asserts on undecodable data; cv2 raises on some; None is checked below.
         image = None
-    what = f'{codec or "compressed"} data ({raw.size} bytes)'
     if not isinstance(image, np.ndarray) or image.size == 0:
         raise ImageDecodeError(f'{what} could not be decoded: corrupt, truncated or not an image')
+    if image.ndim >= 2 and image.shape[0] * image.shape[1] > width * height:
+        raise ImageDecodeError(f'{what} decoded to {image.shape}, more than its header declares')
     return _to_bgr8(image, what)
 
 

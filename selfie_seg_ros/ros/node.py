@@ -54,6 +54,7 @@ from selfie_seg_ros.engine.effects import (
     parse_rgb,
 )
 from selfie_seg_ros.engine.hot_swap import BackgroundBuilder, BuildResult, HotSwap
+from selfie_seg_ros.engine.limits import ImageTooLargeError, read_image_file
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
@@ -67,6 +68,7 @@ from selfie_seg_ros.ros.image_io import (
     encode_image,
     encode_probability,
 )
+from selfie_seg_ros.ros.lost_frames import create_counted_subscription
 from selfie_seg_ros.ros.reconfigure import (
     EFFECT_PARAMETERS,
     LIVE_SEGMENTER_OPTIONS,
@@ -165,6 +167,7 @@ class SelfieSegNode(LifecycleNode):
         self._effects: EffectOptions | None = None
         self._alpha = float(self._param('overlay_alpha'))
         self._jpeg_quality = int(self._param('jpeg_quality'))
+        self._max_pixels = int(self._param('max_pixels'))
         self._compressed = bool(self._param('compressed_input'))
         self.configure_error = ''
         """Why the last ``configure`` failed ('' when it did not)."""
@@ -210,6 +213,7 @@ class SelfieSegNode(LifecycleNode):
         self._requested = config
         self._alpha = float(values['overlay_alpha'])
         self._jpeg_quality = int(values['jpeg_quality'])
+        self._max_pixels = int(values['max_pixels'])
         overrides = QoSOverridingOptions.with_default_policies()
         self._outputs = {
             name: self.create_lifecycle_publisher(
@@ -227,13 +231,19 @@ class SelfieSegNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe to the input, start the worker and the diagnostics."""
         overrides = QoSOverridingOptions.with_default_policies()
-        self._image_sub = self.create_subscription(
+        self._image_sub, counts_lost = create_counted_subscription(
+            self,
+            lambda count: self._stats.count('lost', count),
             CompressedImage if self._compressed else Image,
             'image/compressed' if self._compressed else 'image',
             self._on_image,
             qos_profile_sensor_data,
             qos_overriding_options=overrides,
         )
+        if not counts_lost:
+            self.get_logger().info(
+                'this middleware does not report lost messages: frames lost before the node '
+                'are not counted in diagnostics')
         self._info_sub = self.create_subscription(
             CameraInfo, 'camera_info', self._on_camera_info, qos_profile_sensor_data)
         self._start_worker()
@@ -342,6 +352,7 @@ class SelfieSegNode(LifecycleNode):
             max_people=int(values['max_people']),
             redetect_interval=int(values['redetect_interval']),
             detection_levels=int(values['detection_levels']),
+            max_pixels=int(values['max_pixels']),
             cache_dir=Path(cache_dir) if cache_dir else None,
             allow_download=bool(values['allow_download']),
             progress=False,
@@ -358,7 +369,10 @@ class SelfieSegNode(LifecycleNode):
 
     def _effect_options(self, values: Mapping[str, Any]) -> EffectOptions:
         image_path = str(values['background_image'])
-        background = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
+        background = None
+        if image_path:
+            background = read_image_file(
+                image_path, int(values['max_pixels']), f'background_image {image_path!r}')
         return EffectOptions(
             effect=str(values['effect']),  # type: ignore[arg-type]
             blur_strength=int(values['blur_strength']),
@@ -412,6 +426,8 @@ class SelfieSegNode(LifecycleNode):
             self._alpha = float(changed['overlay_alpha'])
         if 'jpeg_quality' in changed:
             self._jpeg_quality = int(changed['jpeg_quality'])
+        if 'max_pixels' in changed:
+            self._max_pixels = int(changed['max_pixels'])
 
     def _build_in_background(self, request: BuildRequest) -> LoadedModel:
         _lower_thread_priority()
@@ -487,8 +503,6 @@ class SelfieSegNode(LifecycleNode):
         finally:
             self._reverting = False
 
-    # -- input ----------------------------------------------------------------------------------
-
     def _on_image(self, msg: Image | CompressedImage) -> None:
         """Never blocks: keep only the newest frame for the worker."""
         with self._frame_ready:
@@ -513,6 +527,11 @@ class SelfieSegNode(LifecycleNode):
                 msg, self._pending = self._pending, None
             try:
                 self._process(msg)
+            except ImageTooLargeError as error:
+                self._stats.count('oversized')
+                self.get_logger().error(
+                    f'skipping oversized frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
+                )
             except ImageDecodeError as error:
                 self._stats.count('malformed')
                 self.get_logger().error(
@@ -533,8 +552,10 @@ class SelfieSegNode(LifecycleNode):
             self._stats.count('idle')
             return
         started = time.perf_counter()
+        limit = self._max_pixels
         # The frame is only read: a view of the message's pixels, no copy.
-        image = decode_compressed(msg) if self._compressed else decode_image(msg, copy=False)
+        image = (decode_compressed(msg, limit) if self._compressed
+                 else decode_image(msg, copy=False, max_pixels=limit))
         effects, alpha, quality = self._effects, self._alpha, self._jpeg_quality
         # 'overlay' and 'overlay/compressed' share one picture, made once.
         pictures = {name.partition('/')[0] for name in wanted}

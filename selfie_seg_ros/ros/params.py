@@ -17,12 +17,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 from selfie_seg_ros.engine.catalog import check_model_reference, resolve_classes
 from selfie_seg_ros.engine.devices import device_names, valid_device
 from selfie_seg_ros.engine.effects import parse_rgb
+from selfie_seg_ros.engine.limits import (
+    DEFAULT_MAX_PIXELS,
+    ImageTooLargeError,
+    check_pixels,
+    image_file_size,
+)
 from selfie_seg_ros.engine.options import OPTIONS, Kind, OptionSpec, Value, check_limits
 
 if TYPE_CHECKING:
@@ -127,14 +132,20 @@ def check_type(name: str, value: Any) -> str | None:
     return None if spec is None else _check_type(spec, value)
 
 
-def _check_background_image(value: str) -> str | None:
+def _check_background_image(value: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
+    """Check a background image from its header only: it is decoded when applied."""
     if not value:
         return None
     path = Path(value).expanduser()
     if not path.is_file():
         return f'background_image {value!r} does not exist or is not a file'
-    if cv2.imread(str(path), cv2.IMREAD_COLOR) is None:
-        return f'background_image {value!r} is not an image OpenCV can read'
+    try:
+        width, height = image_file_size(path, f'background_image {value!r}')
+        check_pixels(width, height, max_pixels, f'background_image {value!r}')
+    except ImageTooLargeError as err:
+        return f'{err} (parameter max_pixels)'
+    except ValueError as err:
+        return str(err)
     return None
 
 
@@ -155,7 +166,7 @@ def _wrap(name: str, parse: Callable[[Any], Any]) -> Callable[[Any], str | None]
 
 
 def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
-             labels: Sequence[str] = ()) -> str | None:
+             labels: Sequence[str] = (), max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
     """Check a value for a node parameter; pure (reads files only to check paths).
 
     Args:
@@ -166,6 +177,7 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
             checked for its form.
         labels: The model's class names; empty = unknown, so ``foreground_classes`` names are
             not checked (ids still are well-formed).
+        max_pixels: The pixel limit ``background_image`` is checked against.
 
     Returns:
         None if the value is acceptable, else the reason.
@@ -190,7 +202,7 @@ def validate(name: str, value: Any, *, available_devices: Sequence[str] = (),
         return None
     checks: dict[str, Callable[[Any], str | None]] = {
         'model': check_model_reference,
-        'background_image': _check_background_image,
+        'background_image': lambda path: _check_background_image(path, max_pixels),
         'model_cache_dir': _check_cache_dir,
         'background_color': _wrap(name, parse_rgb),
         'foreground_classes': _wrap(

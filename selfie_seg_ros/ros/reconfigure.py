@@ -15,13 +15,17 @@ from typing import Any
 
 from selfie_seg_ros.engine.catalog import CATALOG, resolve_classes
 from selfie_seg_ros.engine.effects import EffectOptions, parse_rgb
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS
 from selfie_seg_ros.ros import params
 
 MODEL_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
 """A change of any of these builds a new model (in the background)."""
 LIVE_SEGMENTER_OPTIONS = (
-    'threshold', 'resize_mode', 'smoothing', 'max_people', 'redetect_interval', 'detection_levels')
-EFFECT_PARAMETERS = ('effect', 'blur_strength', 'background_color', 'background_image')
+    'threshold', 'resize_mode', 'smoothing', 'max_people', 'redetect_interval', 'detection_levels',
+    'max_pixels')
+EFFECT_PARAMETERS = ('effect', 'blur_strength', 'background_color', 'background_image',
+                     'max_pixels')
+"""Parameters the effects are built from (``max_pixels`` limits the background image)."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,13 @@ def check_change(changed: Mapping[str, Any], current: Mapping[str, Any], *,
     Returns:
         None when the change can be applied as a whole, else the reason it cannot.
     """
+    limit = changed.get('max_pixels', current.get('max_pixels', DEFAULT_MAX_PIXELS))
     for name, value in changed.items():
         if name == 'foreground_classes':  # names are judged below, against the target's labels
             reason = params.check_type(name, value)
         else:
-            reason = params.validate(name, value, available_devices=available_devices)
+            reason = params.validate(name, value, available_devices=available_devices,
+                                     max_pixels=int(limit))
         if reason:
             return reason
     merged = {**current, **changed}

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+REJECTIONS = ('malformed', 'oversized', 'failed')
+"""Counters of frames that arrived but could not be processed."""
+
 
 @dataclass(frozen=True)
 class StatsSnapshot:
@@ -20,12 +23,21 @@ class StatsSnapshot:
     input_fps: float
     output_fps: dict[str, float]
     drop_rate: float
-    """Fraction of frames received in the interval that were replaced before being processed."""
+    """Fraction of the frames sent in the interval that were never processed for being late:
+    replaced by a newer frame in the node, or lost before reaching it."""
     inference_ms: float | None
     work_ms: float | None
     latency_ms_p50: float | None
     latency_ms_p95: float | None
     totals: dict[str, int] = field(default_factory=dict)
+    received: int = 0
+    """Frames received in the interval."""
+    processed: int = 0
+    """Frames processed in the interval."""
+    rejected: dict[str, int] = field(default_factory=dict)
+    """Frames in the interval that could not be processed, per reason (:data:`REJECTIONS`)."""
+    lost: int = 0
+    """Frames the middleware reports lost before they reached the node, in the interval."""
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -49,7 +61,7 @@ class FrameStats:
         self._lock = threading.Lock()
         self._outputs = tuple(outputs)
         self._totals: dict[str, int] = dict.fromkeys(
-            ('received', 'dropped', 'malformed', 'failed', 'idle', 'processed', *self._outputs), 0
+            ('received', 'dropped', 'lost', *REJECTIONS, 'idle', 'processed', *self._outputs), 0
         )
         self._last_totals = dict(self._totals)
         self._last_time = time.monotonic()
@@ -84,15 +96,20 @@ class FrameStats:
             self._last_totals = dict(self._totals)
             self._last_time = now
             totals = dict(self._totals)
-        received = delta['received']
+        received, lost = delta['received'], delta['lost']
+        sent = received + lost
         return StatsSnapshot(
             interval_s=interval,
             input_fps=received / interval,
             output_fps={name: delta[name] / interval for name in self._outputs},
-            drop_rate=delta['dropped'] / received if received else 0.0,
+            drop_rate=(delta['dropped'] + lost) / sent if sent else 0.0,
             inference_ms=_mean(inference),
             work_ms=_mean(work),
             latency_ms_p50=_percentile(latency, 50),
             latency_ms_p95=_percentile(latency, 95),
             totals=totals,
+            received=received,
+            processed=delta['processed'],
+            rejected={name: delta[name] for name in REJECTIONS},
+            lost=lost,
         )
