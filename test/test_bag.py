@@ -254,6 +254,12 @@ def test_interrupted_run_leaves_no_output(tmp_path, model_cache_dir):
     assert digest(source) == before
 
 
+def _default_sigint() -> None:
+    # A test run started in the background of a non-interactive shell ignores SIGINT, and a child
+    # inherits that (as nohup intends); the child here must get Ctrl-C as a terminal gives it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_the_command_line_leaves_no_output(tmp_path, model_cache_dir):
     """SIGINT to a running ``selfie-seg bag``: exit 130, no output, no staging directory."""
     source = write_bag(tmp_path / 'in', 'mcap', compressed=True, frames=400)
@@ -262,7 +268,8 @@ def test_ctrl_c_on_the_command_line_leaves_no_output(tmp_path, model_cache_dir):
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name('selfie-seg')), 'bag', str(source), str(target),
          '--topic', TOPIC, '--model', 'selfie_segmentation', '--cache-dir', str(model_cache_dir),
-         '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob('.out.partial-*')) and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()

@@ -112,6 +112,26 @@ class ChildProcess:
         """
         return self.process.wait(timeout=timeout)
 
+    def catches(self, sig: int) -> bool:
+        """True once the process has a handler of its own for ``sig`` (Linux ``SigCgt``)."""
+        try:
+            status = Path(f'/proc/{self.pid}/status').read_text()
+        except OSError:
+            return False
+        for line in status.splitlines():
+            if line.startswith('SigCgt:'):
+                return bool(int(line.split()[1], 16) >> (int(sig) - 1) & 1)
+        return False
+
+    def wait_until_catching(self, sig: int, timeout: float = 30.0) -> bool:
+        """Wait until the process handles ``sig`` itself (or has ended); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.catches(sig) or self.process.poll() is not None:
+                return True
+            time.sleep(0.005)
+        return False
+
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         """Send ``sig`` and wait (kill after ``timeout`` seconds); returns the exit code."""
         if self.process.poll() is None:
