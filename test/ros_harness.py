@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rclpy
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.parameter import Parameter as RclpyParameter
@@ -24,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / '.cache'
 PROFILE = REPO / 'config' / 'fastdds_shm.xml'
 __all__ = ['BIN', 'CACHE', 'REPO', 'ChildProcess', 'NodeProcess', 'Peer', 'Received',
-           'bgr_image_msg', 'image_array', 'ros_env', 'unique_domain_id']
+           'bgr_image_msg', 'image_array', 'node_and_peer', 'ros_env', 'unique_domain_id']
 
 
 def ros_env(domain_id: int) -> dict[str, str]:
@@ -148,3 +150,25 @@ class Peer(harness.RclpyPeer):
             return rclpy.parameter.parameter_value_to_python(value)
         finally:
             self.node.destroy_client(client)
+
+
+@contextmanager
+def node_and_peer(parameters: Mapping[str, str], remaps: Mapping[str, str],
+                  subscriptions: Sequence[tuple[str, type, str | None]],
+                  timeout: float = 60.0) -> Iterator[tuple[NodeProcess, Peer]]:
+    """A node process and a peer subscribed to ``(name, type, topic)``, both up and matched.
+
+    Fails the test with the node's output when it does not come up; stops both afterwards.
+    """
+    domain = unique_domain_id()
+    node = NodeProcess(domain, dict(parameters), dict(remaps))
+    peer = Peer(domain)
+    try:
+        for name, msg_type, topic in subscriptions:
+            peer.subscribe(name, msg_type, topic=topic)
+        if not peer.wait_for_node(timeout=timeout):
+            pytest.fail(f'node did not come up:\n{node.output()}')
+        yield node, peer
+    finally:
+        peer.close()
+        node.stop()

@@ -11,7 +11,14 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from ros_harness import NodeProcess, Peer, bgr_image_msg, image_array, unique_domain_id
+from ros_harness import (
+    NodeProcess,
+    Peer,
+    bgr_image_msg,
+    image_array,
+    node_and_peer,
+    unique_domain_id,
+)
 from sensor_msgs.msg import CompressedImage, Image
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
@@ -33,21 +40,12 @@ def photos():
 @pytest.fixture(scope='module')
 def running():
     """One node process and one peer for the module (start-up costs ~2 s)."""
-    domain = unique_domain_id()
-    node = NodeProcess(domain, {'model': MODEL},
-                       {'image': '/camera/image', 'camera_info': '/camera/camera_info'})
-    peer = Peer(domain)
-    for name in ('mask', 'overlay', 'blurred'):
-        peer.subscribe(name)
-    peer.subscribe('diagnostics', DiagnosticArray, topic='/diagnostics')
-    if not peer.wait_for_node(timeout=60):
-        output = node.output()
-        node.stop()
-        peer.close()
-        pytest.fail(f'node did not come up:\n{output}')
-    yield node, peer
-    peer.close()
-    node.stop()
+    with node_and_peer(
+        {'model': MODEL}, {'image': '/camera/image', 'camera_info': '/camera/camera_info'},
+        [*((name, Image, None) for name in ('mask', 'overlay', 'blurred')),
+         ('diagnostics', DiagnosticArray, '/diagnostics')],
+    ) as running_pair:
+        yield running_pair
 
 
 class Stamps:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from ros_harness import NodeProcess, Peer, bgr_image_msg, image_array, unique_domain_id
+from ros_harness import bgr_image_msg, image_array, node_and_peer
 from sensor_msgs.msg import CompressedImage, Image
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
@@ -33,23 +33,13 @@ def astronaut():
 
 @pytest.fixture(scope='module')
 def running():
-    domain = unique_domain_id()
-    node = NodeProcess(domain, {'model': MODEL, 'jpeg_quality': '90'},
-                       {'image': '/camera/image', 'camera_info': '/camera/camera_info'})
-    peer = Peer(domain)
-    peer.subscribe('mask')
-    for name in COMPRESSED:
-        peer.subscribe(name, CompressedImage)
-    peer.subscribe('confidence', Image)
-    peer.subscribe('diagnostics', DiagnosticArray, topic='/diagnostics')
-    if not peer.wait_for_node(timeout=60):
-        output = node.output()
-        node.stop()
-        peer.close()
-        pytest.fail(f'node did not come up:\n{output}')
-    yield node, peer
-    peer.close()
-    node.stop()
+    with node_and_peer(
+        {'model': MODEL, 'jpeg_quality': '90'},
+        {'image': '/camera/image', 'camera_info': '/camera/camera_info'},
+        [('mask', Image, None), *((name, CompressedImage, None) for name in COMPRESSED),
+         ('confidence', Image, None), ('diagnostics', DiagnosticArray, '/diagnostics')],
+    ) as running_pair:
+        yield running_pair
 
 
 def stamp_of(msg) -> tuple[int, int]:

@@ -7,7 +7,8 @@ import time
 import cv2
 import numpy as np
 import pytest
-from ros_harness import NodeProcess, Peer, bgr_image_msg, image_array, unique_domain_id
+from ros_harness import bgr_image_msg, image_array, node_and_peer
+from sensor_msgs.msg import Image
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
 
@@ -16,20 +17,11 @@ RATE_WINDOW_S = 6.0
 
 @pytest.fixture(scope='module')
 def running(pose_model_paths):
-    domain = unique_domain_id()
-    node = NodeProcess(domain, {'model': 'pose_segmentation', 'max_people': '6'},
-                       {'image': '/camera/image'})
-    peer = Peer(domain)
-    for name in ('mask', 'instances'):
-        peer.subscribe(name)
-    if not peer.wait_for_node(timeout=90):
-        output = node.output()
-        node.stop()
-        peer.close()
-        pytest.fail(f'node did not come up:\n{output}')
-    yield node, peer
-    peer.close()
-    node.stop()
+    with node_and_peer(
+        {'model': 'pose_segmentation', 'max_people': '6'}, {'image': '/camera/image'},
+        [('mask', Image, None), ('instances', Image, None)], timeout=90,
+    ) as running_pair:
+        yield running_pair
 
 
 def test_mask_and_instances_for_every_person(running, street_photo_path, capsys):

@@ -19,7 +19,8 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.parameter import Parameter
-from ros_harness import NodeProcess, Peer, bgr_image_msg, unique_domain_id
+from ros_harness import NodeProcess, Peer, bgr_image_msg, node_and_peer
+from sensor_msgs.msg import Image
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
 
@@ -108,19 +109,12 @@ def _runs_what_the_parameters_say(peer: Peer) -> None:
 
 @pytest.fixture
 def running():
-    domain = unique_domain_id()
-    node = NodeProcess(domain, {'model': MODEL}, {'image': '/camera/image'})
-    peer = Peer(domain)
-    peer.subscribe('mask')
-    peer.subscribe('diagnostics', DiagnosticArray, topic='/diagnostics')
-    if not peer.wait_for_node(timeout=60):
-        output = node.output()
-        node.stop()
-        peer.close()
-        pytest.fail(f'node did not come up:\n{output}')
-    yield node, peer
-    peer.close()
-    assert node.stop() == 0, node.output()
+    with node_and_peer(
+        {'model': MODEL}, {'image': '/camera/image'},
+        [('mask', Image, None), ('diagnostics', DiagnosticArray, '/diagnostics')],
+    ) as (node, peer):
+        yield node, peer
+    assert node.process.returncode == 0, node.output()
     assert 'Traceback' not in node.output()
 
 
