@@ -27,8 +27,8 @@ from tflite_builder import (
     transpose_conv_output_size,
 )
 
-from selfie_seg_ros.engine import convert
-from selfie_seg_ros.engine.convert import ModelLoadError
+from selfie_seg_ros.engine import convert, custom_ops
+from selfie_seg_ros.engine.convert import ModelLoadError, UnsupportedOperatorError
 
 X_SHAPE = (1, 4, 6, 3)
 C_OUT = 5
@@ -204,7 +204,7 @@ def test_two_custom_ops_get_their_own_options(core, tmp_path):
     _, w2, b2 = random_case(12, (1, 8, 8, 4), (3, 3), c_out=2)
     layers = [(w1, b1, (2, 2), PADDING_SAME), (w2, b2, (1, 1), PADDING_VALID)]
     source = write(tmp_path / 'chain.tflite', transpose_conv_chain_model((1, 4, 4, 2), layers))
-    params = convert.read_transpose_conv_params(source)
+    params = [custom_ops.transpose_conv_params(op) for op in convert.read_operators(source)]
     assert [(p.padding, p.stride_width, p.stride_height) for p in params] == [
         (PADDING_SAME, 2, 2),
         (PADDING_VALID, 1, 1),
@@ -219,7 +219,7 @@ def test_two_custom_ops_get_their_own_options(core, tmp_path):
 def test_builtin_ops_convert_without_the_extension(core, tmp_path):
     constant = np.array([0.5, -1.0, 2.0], np.float32)
     source = write(tmp_path / 'add.tflite', add_model((1, 2, 3, 3), constant))
-    assert convert.read_transpose_conv_params(source) == []
+    assert convert.read_operators(source) == []
     x = np.random.default_rng(1).standard_normal((1, 2, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(run_converted(core, source, x), x + constant, rtol=1e-6)
 
@@ -233,15 +233,16 @@ def test_read_transpose_conv_params_returns_the_written_options(
         tmp_path / 'tconv.tflite',
         transpose_conv_model(X_SHAPE, weights, bias, (stride_h, stride_w), padding),
     )
-    (params,) = convert.read_transpose_conv_params(source)
+    (op,) = convert.read_operators(source)
+    params = custom_ops.transpose_conv_params(op)
     assert (params.padding, params.stride_width, params.stride_height) == (
         padding,
         stride_w,
         stride_h,
     )
-    assert params.same_padding == (padding == PADDING_SAME)
-    assert params.input_shape == X_SHAPE
-    assert params.weights_shape == (C_OUT, 3, 2, 3)
+    assert op.name == CUSTOM_OP
+    assert op.input_names == ('input', 'weights', 'bias')
+    assert op.input_shapes == (X_SHAPE, (C_OUT, 3, 2, 3), (C_OUT,))
 
 
 @pytest.mark.parametrize('options', [b'\x01\x00\x00\x00', b'\x07' + bytes(11), bytes(12)])
@@ -361,11 +362,15 @@ def unknown_op_model() -> bytes:
     return build_tflite(tensors, [OperatorSpec('NoSuchCustomOp', (0,), (1,))], [0], [1])
 
 
-def test_unknown_custom_op_raises_model_load_error_and_caches_nothing(tmp_path):
+def test_unknown_custom_op_names_the_operator_the_file_and_what_to_do(tmp_path):
     source = write(tmp_path / 'unknown_op.tflite', unknown_op_model())
     cache = tmp_path / 'cache'
-    with pytest.raises(ModelLoadError, match=r'cannot convert .*unknown_op\.tflite'):
+    with pytest.raises(UnsupportedOperatorError) as caught:
         convert.load_ir(source, cache)
+    message = str(caught.value)
+    assert 'NoSuchCustomOp' in message and str(source) in message
+    assert 'MaxUnpooling2D' in message  # what is supported
+    assert 'ONNX or OpenVINO IR' in message and 'selfie-seg models' in message
     assert not (cache / 'ir').exists() or list((cache / 'ir').iterdir()) == []
 
 
@@ -394,10 +399,11 @@ def test_interrupted_save_leaves_no_partial_ir(tmp_path, monkeypatch):
 
 @pytest.mark.model
 def test_real_selfie_model_has_one_same_stride_2_custom_op(selfie_model_path):
-    (params,) = convert.read_transpose_conv_params(selfie_model_path)
-    assert params.same_padding
+    (op,) = convert.read_operators(selfie_model_path)
+    params = custom_ops.transpose_conv_params(op)
+    assert params.padding == PADDING_SAME
     assert (params.stride_width, params.stride_height) == (2, 2)
-    assert params.weights_shape[1:3] == (2, 2)
+    assert op.input_shapes[1][1:3] == (2, 2)
 
 
 @pytest.mark.model

@@ -1,11 +1,8 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
-"""TFLite / ONNX -> OpenVINO IR, with MediaPipe's ``Convolution2DTransposeBias`` custom op.
+"""TFLite / ONNX -> OpenVINO IR, with MediaPipe's custom operators (see ``custom_ops``).
 
-MediaPipe's selfie segmenters end in a custom operator, ``Convolution2DTransposeBias`` (a
-transposed convolution with a bias), that OpenVINO's TFLite frontend has no translator for. This
-module adds one as a conversion extension. Its stride and padding live in the operator's
-``custom_options`` bytes (a ``TfLiteTransposeConvParams`` struct), which the frontend does not
-expose, so they are read from the .tflite flatbuffer itself.
+A .tflite file's custom operators are listed before conversion: those translated in
+``custom_ops`` become conversion extensions; any other fails with a message naming it.
 
 Converted models are cached as IR, keyed by the source file's hash and the OpenVINO version. A
 cached IR records the sizes of its files; one that does not match (a truncated ``model.bin``, a
@@ -20,159 +17,58 @@ import json
 import logging
 import os
 import shutil
-import struct
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import openvino as ov
-import openvino.opset13 as ops
-from openvino.frontend import ConversionExtension, NodeContext
+from openvino.frontend import ConversionExtension
 
+from selfie_seg_ros.engine import custom_ops
 from selfie_seg_ros.engine.catalog import MODEL_SUFFIXES
-from selfie_seg_ros.engine.errors import ModelLoadError
+from selfie_seg_ros.engine.errors import ModelLoadError, UnsupportedOperatorError
 from selfie_seg_ros.engine.staging import remove_stale, staging_prefix
 
-CUSTOM_OP = 'Convolution2DTransposeBias'
 MANIFEST = 'files.json'
 """Written last into a converted IR folder: the size of each file, so damage is seen by stat."""
 _LOG = logging.getLogger(__name__)
 # OpenVINO's converter sets the root logger to ERROR; cache repairs must still be reported.
 _LOG.setLevel(logging.INFO)
-# TfLitePadding enum values.
-_PADDING_SAME = 1
-_PADDING_VALID = 2
 
 
-@dataclass(frozen=True)
-class TransposeConvParams:
-    """Options and tensor shapes of one ``Convolution2DTransposeBias`` operator in a .tflite."""
-
-    padding: int
-    stride_width: int
-    stride_height: int
-    input_shape: tuple[int, ...]
-    weights_shape: tuple[int, ...]
-
-    @property
-    def same_padding(self) -> bool:
-        """True for TFLite SAME padding, False for VALID."""
-        return self.padding == _PADDING_SAME
-
-
-def read_transpose_conv_params(tflite_path: Path) -> list[TransposeConvParams]:
-    """Read every ``Convolution2DTransposeBias`` operator's options from a .tflite file.
+def tflite_extensions(source: Path) -> list[ConversionExtension]:
+    """Conversion extensions for the custom operators a .tflite file uses.
 
     Raises:
-        ModelLoadError: the file is not a TFLite flatbuffer or an option block is malformed.
+        UnsupportedOperatorError: an operator has no translation; the message names it.
+        ModelLoadError: the file is not a TFLite model or its operator options are malformed.
     """
-    import tflite  # schema bindings; only needed for TFLite sources
-
-    data = Path(tflite_path).read_bytes()
-    if data[4:8] != b'TFL3':
-        raise ModelLoadError(f'{tflite_path}: not a TFLite model (no TFL3 identifier)')
+    operators = read_operators(source)
+    unknown = custom_ops.unsupported_operators(operators)
+    if unknown:
+        plural = 's' if len(unknown) > 1 else ''
+        raise UnsupportedOperatorError(
+            f'{source} uses the custom TFLite operator{plural} {", ".join(unknown)}, which '
+            f'OpenVINO cannot run and selfie_seg_ros has no translation for (it translates '
+            f'{", ".join(custom_ops.SUPPORTED_CUSTOM_OPS)}). Export the model without '
+            f'{"them" if plural else "it"} (builtin TFLite operators, ONNX or OpenVINO IR), or '
+            'pick a catalogue model (selfie-seg models).'
+        )
     try:
-        return _walk_operators(tflite_path, tflite.Model.GetRootAsModel(data, 0))
-    except (struct.error, IndexError, ValueError, TypeError) as error:
-        raise ModelLoadError(
-            f'{tflite_path}: corrupt or truncated TFLite model ({error})') from error
+        return custom_ops.conversion_extensions(operators)
+    except custom_ops.CustomOpError as error:
+        raise ModelLoadError(f'{source}: {error}') from error
 
 
-def _walk_operators(tflite_path: Path, model: Any) -> list[TransposeConvParams]:
-    custom_codes = {
-        index
-        for index in range(model.OperatorCodesLength())
-        if model.OperatorCodes(index).CustomCode() == CUSTOM_OP.encode()
-    }
-    found: list[TransposeConvParams] = []
-    for graph_index in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(graph_index)
-        for op_index in range(graph.OperatorsLength()):
-            op = graph.Operators(op_index)
-            if op.OpcodeIndex() not in custom_codes:
-                continue
-            options = op.CustomOptionsAsNumpy()
-            if isinstance(options, int) or options.size < 12:
-                raise ModelLoadError(
-                    f'{tflite_path}: {CUSTOM_OP} operator {op_index} has no 12-byte options block'
-                )
-            padding, stride_w, stride_h = struct.unpack('<3i', options[:12].tobytes())
-            if padding not in (_PADDING_SAME, _PADDING_VALID) or stride_w < 1 or stride_h < 1:
-                raise ModelLoadError(
-                    f'{tflite_path}: {CUSTOM_OP} operator {op_index} has invalid options '
-                    f'(padding={padding}, stride={stride_w}x{stride_h})'
-                )
-            found.append(
-                TransposeConvParams(
-                    padding,
-                    stride_w,
-                    stride_h,
-                    tuple(int(v) for v in graph.Tensors(op.Inputs(0)).ShapeAsNumpy()),
-                    tuple(int(v) for v in graph.Tensors(op.Inputs(1)).ShapeAsNumpy()),
-                )
-            )
-    return found
+def read_operators(source: Path) -> list[custom_ops.CustomOperator]:
+    """The custom operators of a .tflite file.
 
-
-def _static_shape(output: ov.Output) -> tuple[int, ...] | None:
-    shape = output.get_partial_shape()
-    return tuple(d.get_length() for d in shape) if shape.is_static else None
-
-
-def _pick_params(
-    candidates: list[TransposeConvParams],
-    x_shape: tuple[int, ...] | None,
-    w_shape: tuple[int, ...] | None,
-) -> TransposeConvParams:
-    """Match a frontend node to its operator options by tensor shapes."""
-    matching = [
-        p
-        for p in candidates
-        if (x_shape is None or p.input_shape == x_shape)
-        and (w_shape is None or p.weights_shape == w_shape)
-    ]
-    options = {(p.padding, p.stride_width, p.stride_height) for p in matching}
-    if len(options) != 1:
-        raise ModelLoadError(
-            f'cannot tell which {CUSTOM_OP} operator has input {x_shape} and weights {w_shape} '
-            f'({len(matching)} candidates with {len(options)} distinct option sets)'
-        )
-    return matching[0]
-
-
-def transpose_conv_extension(params: list[TransposeConvParams]) -> ConversionExtension:
-    """Conversion extension translating ``Convolution2DTransposeBias`` into opset operations.
-
-    TFLite: x NHWC, weights OHWI, bias [C_out]. OpenVINO's ConvolutionBackpropData wants NCHW input
-    and [C_in, C_out, kH, kW] weights; it has the same (unflipped) kernel convention as TFLite.
+    Raises:
+        ModelLoadError: the file is not a TFLite flatbuffer or is corrupt.
     """
-
-    def translate(context: NodeContext) -> list[ov.Output]:
-        x, weights, bias = (context.get_input(i) for i in range(3))
-        x_shape = _static_shape(x)
-        w_shape = _static_shape(weights)
-        chosen = _pick_params(params, x_shape, w_shape)
-        if x_shape is None or w_shape is None:
-            raise ModelLoadError(f'{CUSTOM_OP} needs static input and weight shapes')
-        strides = [chosen.stride_height, chosen.stride_width]
-        kernel = [w_shape[1], w_shape[2]]
-        pads_begin, pads_end = [], []
-        for size, stride, k in zip(x_shape[1:3], strides, kernel, strict=True):
-            # MediaPipe's kernel (transpose_conv_bias.cc) pads SAME by k - (size - 1) % stride - 1.
-            total = max(0, k - (size - 1) % stride - 1) if chosen.same_padding else 0
-            pads_begin.append(total // 2)
-            pads_end.append(total - total // 2)
-        x_nchw = ops.transpose(x, ops.constant(np.array([0, 3, 1, 2], dtype=np.int64)))
-        w_iohw = ops.transpose(weights, ops.constant(np.array([3, 0, 1, 2], dtype=np.int64)))
-        y = ops.convolution_backprop_data(
-            x_nchw, w_iohw, strides=strides, pads_begin=pads_begin, pads_end=pads_end
-        )
-        y = ops.transpose(y, ops.constant(np.array([0, 2, 3, 1], dtype=np.int64)))
-        return [ops.add(y, bias).output(0)]
-
-    return ConversionExtension(CUSTOM_OP, translate)
+    try:
+        return custom_ops.read_custom_operators(Path(source).read_bytes())
+    except custom_ops.CustomOpError as error:
+        raise ModelLoadError(f'{source}: {error}') from error
 
 
 def file_digest(path: Path) -> str:
@@ -193,11 +89,7 @@ def convert_model(source: Path) -> ov.Model:
     source = Path(source)
     if not source.is_file():
         raise ModelLoadError(f'model file not found: {source}')
-    extensions = []
-    if source.suffix == '.tflite':
-        params = read_transpose_conv_params(source)
-        if params:
-            extensions.append(transpose_conv_extension(params))
+    extensions = tflite_extensions(source) if source.suffix == '.tflite' else []
     try:
         return ov.convert_model(source, extension=extensions or None)
     except ModelLoadError:
@@ -264,7 +156,7 @@ def source_damage(source: Path) -> str:
             if buffer.Offset() + buffer.Size() > len(data):
                 return f'{source}: truncated (buffer {index} lies beyond the end of the file)'
             buffer.DataLength()
-        read_transpose_conv_params(source)
+        read_operators(source)
         for graph_index in range(model.SubgraphsLength()):
             graph = model.Subgraphs(graph_index)
             for tensor_index in range(graph.TensorsLength()):

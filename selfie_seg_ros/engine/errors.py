@@ -28,6 +28,10 @@ class ModelLoadError(SegmentationError, RuntimeError):
     """A model file is missing, corrupt or cannot be converted; the message names the file."""
 
 
+class UnsupportedOperatorError(ModelLoadError):
+    """A .tflite model uses a custom operator that no translation here covers."""
+
+
 class DeviceError(SegmentationError, RuntimeError):
     """The requested OpenVINO device is unknown or not present on this machine."""
 
