@@ -14,6 +14,8 @@ import numpy as np
 import openvino as ov
 import pytest
 import skimage.data
+from mediapipe_kernels import scatter_transpose_conv
+from mediapipe_kernels import transpose_conv as mediapipe_transpose_conv
 from tflite_builder import (
     CUSTOM_OP,
     PADDING_SAME,
@@ -24,7 +26,6 @@ from tflite_builder import (
     build_tflite,
     transpose_conv_chain_model,
     transpose_conv_model,
-    transpose_conv_output_size,
 )
 
 from selfie_seg_ros.engine import convert, custom_ops
@@ -37,41 +38,6 @@ C_OUT = 5
 @pytest.fixture(scope='module')
 def core() -> ov.Core:
     return ov.Core()
-
-
-def _scatter(
-    x: np.ndarray, weights: np.ndarray, stride: tuple[int, int], canvas: tuple[int, int]
-) -> np.ndarray:
-    """Un-cropped transposed convolution: every input pixel adds its weighted kernel."""
-    _, height, width, _ = x.shape
-    _, k_h, k_w, _ = weights.shape
-    full = np.zeros((canvas[0], canvas[1], weights.shape[0]), np.float64)
-    for ky in range(k_h):
-        for kx in range(k_w):
-            contribution = np.einsum('hwi,oi->hwo', x[0].astype(np.float64), weights[:, ky, kx])
-            rows = slice(ky, ky + (height - 1) * stride[0] + 1, stride[0])
-            cols = slice(kx, kx + (width - 1) * stride[1] + 1, stride[1])
-            full[rows, cols] += contribution
-    return full
-
-
-def mediapipe_transpose_conv(
-    x: np.ndarray, weights: np.ndarray, bias: np.ndarray, stride: tuple[int, int], padding: int
-) -> np.ndarray:
-    """Numpy reference of MediaPipe's ``Convolution2DTransposeBias`` kernel (float32 NHWC).
-
-    out[y*s + ky - pad_top, x*s + kx - pad_left, co] += x[y, x, ci] * w[co, ky, kx, ci], plus bias.
-    SAME padding totals ``max(0, k - (size - 1) % s - 1)`` (MediaPipe's transpose_conv_bias.cc),
-    pad_top = total // 2; the output is the full result minus that total.
-    """
-    _, height, width, _ = x.shape
-    _, k_h, k_w, _ = weights.shape
-    full_h, full_w = (height - 1) * stride[0] + k_h, (width - 1) * stride[1] + k_w
-    full = _scatter(x, weights, stride, (full_h, full_w))
-    out_h = transpose_conv_output_size(height, stride[0], k_h, padding)
-    out_w = transpose_conv_output_size(width, stride[1], k_w, padding)
-    top, left = (full_h - out_h) // 2, (full_w - out_w) // 2
-    return (full[top : top + out_h, left : left + out_w] + bias)[None].astype(np.float32)
 
 
 def tensorflow_transpose_conv(
@@ -87,7 +53,8 @@ def tensorflow_transpose_conv(
     else:
         out_h, out_w = height * stride[0], width * stride[1]
     top, left = max(full_h - out_h, 0) // 2, max(full_w - out_w, 0) // 2
-    full = _scatter(x, weights, stride, (max(full_h, top + out_h), max(full_w, left + out_w)))
+    canvas = (max(full_h, top + out_h), max(full_w, left + out_w))
+    full = scatter_transpose_conv(x, weights, stride, canvas)
     return (full[top : top + out_h, left : left + out_w] + bias)[None].astype(np.float32)
 
 

@@ -3,7 +3,10 @@
 
 ``transpose_conv_model`` builds a graph with MediaPipe's ``Convolution2DTransposeBias`` custom op
 (its options as the raw 12-byte ``TfLiteTransposeConvParams`` struct, as MediaPipe writes them);
-``add_model`` builds one with a builtin ADD, which OpenVINO converts without any extension.
+``pool_unpool_model`` one with ``MaxPoolingWithArgmax2D`` and ``MaxUnpooling2D`` (options as the
+raw ``TfLitePoolParams`` struct); ``hair_model`` the hair segmenter's shape (4-channel input,
+conv -> argmax pool -> ... -> unpool -> transposed conv with bias, 2 output channels);
+``add_model`` one with a builtin ADD, which OpenVINO converts without any extension.
 """
 
 from __future__ import annotations
@@ -17,13 +20,21 @@ import numpy as np
 import tflite
 
 CUSTOM_OP = 'Convolution2DTransposeBias'
+MAX_POOL_ARGMAX = 'MaxPoolingWithArgmax2D'
+MAX_UNPOOLING = 'MaxUnpooling2D'
 PADDING_SAME = 1
 PADDING_VALID = 2
+ACTIVATION_NONE = 0
+ACTIVATION_RELU = 1
+ACTIVATION_RELU_N1_TO_1 = 2
+ACTIVATION_RELU6 = 3
 _BUFFER_ALIGNMENT = 16
 _TENSOR_TYPES = {
     np.dtype(np.float32): tflite.TensorType.FLOAT32,
+    np.dtype(np.float16): tflite.TensorType.FLOAT16,
     np.dtype(np.int32): tflite.TensorType.INT32,
 }
+_BUILTIN_PADDING = {PADDING_SAME: tflite.Padding.SAME, PADDING_VALID: tflite.Padding.VALID}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,15 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class ConvOptions:
+    """Builtin CONV_2D options (padding as PADDING_SAME / PADDING_VALID)."""
+
+    stride: tuple[int, int] = (1, 1)
+    padding: int = PADDING_SAME
+    activation: int = ACTIVATION_NONE
+
+
+@dataclass(frozen=True)
 class OperatorSpec:
     """An operator: a builtin code (``tflite.BuiltinOperator``) or a custom op name."""
 
@@ -44,6 +64,19 @@ class OperatorSpec:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     custom_options: bytes | None = None
+    conv: ConvOptions | None = None
+
+
+def pool_options(
+    padding: int,
+    stride: tuple[int, int],
+    kernel: tuple[int, int],
+    activation: int = ACTIVATION_NONE,
+) -> bytes:
+    """``TfLitePoolParams`` (40 bytes, computed padding zeroed); stride and kernel as (h, w)."""
+    return struct.pack(
+        '<6i4i', padding, stride[1], stride[0], kernel[1], kernel[0], activation, 0, 0, 0, 0
+    )
 
 
 def transpose_conv_options(padding: int, stride_w: int, stride_h: int) -> bytes:
@@ -82,8 +115,13 @@ def build_tflite(
     operators: Sequence[OperatorSpec],
     inputs: Sequence[int],
     outputs: Sequence[int],
+    metadata: dict[str, bytes] | None = None,
 ) -> bytes:
-    """Serialise one subgraph into a TFLite model (schema version 3, identifier ``TFL3``)."""
+    """Serialise one subgraph into a TFLite model (schema version 3, identifier ``TFL3``).
+
+    ``metadata`` entries (e.g. ``TFLITE_METADATA``) are stored in buffers of their own and listed
+    in the model's metadata table.
+    """
     builder = flatbuffers.Builder(1024)
 
     # Buffer 0 is the conventional empty buffer that non-constant tensors point at.
@@ -99,6 +137,13 @@ def build_tflite(
         tflite.BufferStart(builder)
         tflite.BufferAddData(builder, data)
         buffer_index[index] = len(buffers)
+        buffers.append(tflite.BufferEnd(builder))
+    metadata_buffers: dict[str, int] = {}
+    for name, blob in (metadata or {}).items():
+        data = _byte_vector(builder, blob, _BUFFER_ALIGNMENT)
+        tflite.BufferStart(builder)
+        tflite.BufferAddData(builder, data)
+        metadata_buffers[name] = len(buffers)
         buffers.append(tflite.BufferEnd(builder))
 
     tensor_offsets = []
@@ -125,18 +170,31 @@ def build_tflite(
             _byte_vector(builder, op.custom_options, 1) if op.custom_options is not None else None
         )
         options = None
+        options_type = tflite.BuiltinOptions.NONE
         if op.opcode == tflite.BuiltinOperator.ADD:
             tflite.AddOptionsStart(builder)
             tflite.AddOptionsAddFusedActivationFunction(
                 builder, tflite.ActivationFunctionType.NONE
             )
             options = tflite.AddOptionsEnd(builder)
+            options_type = tflite.BuiltinOptions.AddOptions
+        elif op.opcode == tflite.BuiltinOperator.CONV_2D:
+            conv = op.conv or ConvOptions()
+            tflite.Conv2DOptionsStart(builder)
+            tflite.Conv2DOptionsAddPadding(builder, _BUILTIN_PADDING[conv.padding])
+            tflite.Conv2DOptionsAddStrideH(builder, conv.stride[0])
+            tflite.Conv2DOptionsAddStrideW(builder, conv.stride[1])
+            tflite.Conv2DOptionsAddFusedActivationFunction(builder, conv.activation)
+            tflite.Conv2DOptionsAddDilationHFactor(builder, 1)
+            tflite.Conv2DOptionsAddDilationWFactor(builder, 1)
+            options = tflite.Conv2DOptionsEnd(builder)
+            options_type = tflite.BuiltinOptions.Conv2DOptions
         tflite.OperatorStart(builder)
         tflite.OperatorAddOpcodeIndex(builder, opcodes.index(op.opcode))
         tflite.OperatorAddInputs(builder, op_inputs)
         tflite.OperatorAddOutputs(builder, op_outputs)
         if options is not None:
-            tflite.OperatorAddBuiltinOptionsType(builder, tflite.BuiltinOptions.AddOptions)
+            tflite.OperatorAddBuiltinOptionsType(builder, options_type)
             tflite.OperatorAddBuiltinOptions(builder, options)
         if custom is not None:
             tflite.OperatorAddCustomOptions(builder, custom)
@@ -169,11 +227,22 @@ def build_tflite(
         tflite.OperatorCodeAddBuiltinCode(builder, builtin)
         code_offsets.append(tflite.OperatorCodeEnd(builder))
 
+    metadata_offsets = []
+    for name, buffer in metadata_buffers.items():
+        name_offset = builder.CreateString(name)
+        tflite.MetadataStart(builder)
+        tflite.MetadataAddName(builder, name_offset)
+        tflite.MetadataAddBuffer(builder, buffer)
+        metadata_offsets.append(tflite.MetadataEnd(builder))
+    metadata_vector = _table_vector(builder, metadata_offsets) if metadata_offsets else None
+
     code_vector = _table_vector(builder, code_offsets)
     subgraph_vector = _table_vector(builder, [subgraph])
     buffer_vector = _table_vector(builder, buffers)
     description = builder.CreateString('selfie_seg_ros test model')
     tflite.ModelStart(builder)
+    if metadata_vector is not None:
+        tflite.ModelAddMetadata(builder, metadata_vector)
     tflite.ModelAddVersion(builder, 3)
     tflite.ModelAddOperatorCodes(builder, code_vector)
     tflite.ModelAddSubgraphs(builder, subgraph_vector)
@@ -263,3 +332,172 @@ def add_model(shape: tuple[int, ...], constant: np.ndarray) -> bytes:
     ]
     op = OperatorSpec(tflite.BuiltinOperator.ADD, (0, 1), (2,))
     return build_tflite(tensors, [op], inputs=[0], outputs=[2])
+
+
+class GraphBuilder:
+    """Appends tensors and operators one layer at a time (NHWC float32 activations)."""
+
+    def __init__(self, input_shape: tuple[int, ...]) -> None:
+        self.tensors: list[TensorSpec] = [TensorSpec('input', tuple(input_shape))]
+        self.operators: list[OperatorSpec] = []
+        self.shapes: dict[int, tuple[int, ...]] = {0: tuple(input_shape)}
+
+    def tensor(self, name: str, shape: tuple[int, ...], data: np.ndarray | None = None,
+               dtype: type = np.float32) -> int:
+        """Add a tensor; returns its index."""
+        self.tensors.append(TensorSpec(name, tuple(shape), data, np.dtype(dtype)))
+        self.shapes[len(self.tensors) - 1] = tuple(shape)
+        return len(self.tensors) - 1
+
+    def weights(self, name: str, data: np.ndarray, float16: bool = False) -> int:
+        """A constant; with ``float16`` stored as FLOAT16 behind a DEQUANTIZE, as the Tasks
+        float16 models do."""
+        if not float16:
+            return self.tensor(name, data.shape, data.astype(np.float32))
+        half = self.tensor(f'{name}_f16', data.shape, data.astype(np.float16), np.float16)
+        full = self.tensor(name, data.shape)
+        self.operators.append(OperatorSpec(tflite.BuiltinOperator.DEQUANTIZE, (half,), (full,)))
+        return full
+
+    def conv(self, x: int, weights: np.ndarray, bias: np.ndarray, options: ConvOptions,
+             float16: bool = False) -> int:
+        """Builtin CONV_2D; weights OHWI."""
+        n, height, width, _ = self.shapes[x]
+        c_out, k_h, k_w, _ = weights.shape
+        index = len(self.operators)
+        w = self.weights(f'conv{index}_weights', weights, float16)
+        b = self.weights(f'conv{index}_bias', bias, float16)
+        out_h = conv_output_size(height, k_h, options.stride[0], options.padding)
+        out_w = conv_output_size(width, k_w, options.stride[1], options.padding)
+        y = self.tensor(f'conv{index}', (n, out_h, out_w, c_out))
+        self.operators.append(
+            OperatorSpec(tflite.BuiltinOperator.CONV_2D, (x, w, b), (y,), conv=options)
+        )
+        return y
+
+    def pool(self, x: int, kernel: tuple[int, int], stride: tuple[int, int], padding: int,
+             activation: int = ACTIVATION_NONE) -> tuple[int, int]:
+        """``MaxPoolingWithArgmax2D``; returns the (values, indices) tensors."""
+        n, height, width, channels = self.shapes[x]
+        out_h = pool_output_size(height, kernel[0], stride[0], padding)
+        out_w = pool_output_size(width, kernel[1], stride[1], padding)
+        index = len(self.operators)
+        values = self.tensor(f'pool{index}', (n, out_h, out_w, channels))
+        indices = self.tensor(f'pool{index}_indices', (n, out_h, out_w, channels))
+        self.operators.append(
+            OperatorSpec(MAX_POOL_ARGMAX, (x,), (values, indices),
+                         pool_options(padding, stride, kernel, activation))
+        )
+        return values, indices
+
+    def unpool(self, x: int, indices: int, kernel: tuple[int, int], stride: tuple[int, int],
+               padding: int = PADDING_SAME) -> int:
+        """``MaxUnpooling2D``: output ``kernel`` times the input size."""
+        n, height, width, channels = self.shapes[x]
+        index = len(self.operators)
+        y = self.tensor(f'unpool{index}', (n, height * kernel[0], width * kernel[1], channels))
+        self.operators.append(
+            OperatorSpec(MAX_UNPOOLING, (x, indices), (y,), pool_options(padding, stride, kernel))
+        )
+        return y
+
+    def transpose_conv(self, x: int, weights: np.ndarray, bias: np.ndarray,
+                       stride: tuple[int, int], padding: int) -> int:
+        """``Convolution2DTransposeBias``; weights OHWI."""
+        n, height, width, _ = self.shapes[x]
+        c_out, k_h, k_w, _ = weights.shape
+        index = len(self.operators)
+        w = self.weights(f'tconv{index}_weights', weights)
+        b = self.weights(f'tconv{index}_bias', bias)
+        y = self.tensor(f'tconv{index}', (
+            n,
+            transpose_conv_output_size(height, stride[0], k_h, padding),
+            transpose_conv_output_size(width, stride[1], k_w, padding),
+            c_out,
+        ))
+        self.operators.append(OperatorSpec(
+            CUSTOM_OP, (x, w, b), (y,), transpose_conv_options(padding, stride[1], stride[0])
+        ))
+        return y
+
+    def build(self, outputs: Sequence[int], metadata: dict[str, bytes] | None = None) -> bytes:
+        """The model with input 0 and the given outputs."""
+        return build_tflite(self.tensors, self.operators, [0], list(outputs), metadata)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """TensorFlow's output extent of a convolution or pooling window (SAME or VALID)."""
+    if padding == PADDING_SAME:
+        return (size + stride - 1) // stride
+    return (size - kernel + stride) // stride
+
+
+pool_output_size = conv_output_size
+
+
+def pool_unpool_model(
+    x_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: int,
+    activation: int = ACTIVATION_NONE,
+) -> bytes:
+    """input -> MaxPoolingWithArgmax2D -> (values, indices) -> MaxUnpooling2D.
+
+    Outputs: the pooled values, the indices and the unpooled tensor, in this order.
+    """
+    graph = GraphBuilder(x_shape)
+    values, indices = graph.pool(0, kernel, stride, padding, activation)
+    unpooled = graph.unpool(values, indices, kernel, stride, padding)
+    return graph.build([values, indices, unpooled])
+
+
+@dataclass(frozen=True)
+class HairWeights:
+    """Weights of the hair-shaped test network (OHWI convolutions)."""
+
+    conv1: tuple[np.ndarray, np.ndarray]
+    conv2: tuple[np.ndarray, np.ndarray]
+    conv3: tuple[np.ndarray, np.ndarray]
+    conv4: tuple[np.ndarray, np.ndarray]
+    tconv: tuple[np.ndarray, np.ndarray]
+
+
+def random_hair_weights(seed: int, channels: int = 4, width: int = 6) -> HairWeights:
+    """Random weights for ``hair_model``: 4 input channels (RGB + previous mask), 2 outputs."""
+    rng = np.random.default_rng(seed)
+
+    def layer(c_out: int, k: int, c_in: int) -> tuple[np.ndarray, np.ndarray]:
+        scale = 2.0 / np.sqrt(k * k * c_in)
+        return (
+            (rng.standard_normal((c_out, k, k, c_in)) * scale).astype(np.float32),
+            (rng.standard_normal(c_out) * 0.1).astype(np.float32),
+        )
+
+    return HairWeights(
+        conv1=layer(width, 3, channels),
+        conv2=layer(width + 2, 3, width),
+        conv3=layer(width + 2, 1, width + 2),
+        conv4=layer(width, 1, width + 2),
+        tconv=layer(2, 2, width),
+    )
+
+
+def hair_model(size: int, weights: HairWeights, metadata: dict[str, bytes] | None = None) -> bytes:
+    """The hair segmenter's shape at ``size`` x ``size`` (a multiple of 8), 4 input channels.
+
+    conv 3x3/2 relu -> argmax pool 2x2/2 -> conv 3x3 relu -> argmax pool 2x2/2 -> conv 1x1 relu
+    -> unpool -> conv 1x1 relu -> unpool -> Convolution2DTransposeBias 2x2/2 -> 2 logits.
+    """
+    graph = GraphBuilder((1, size, size, 4))
+    relu = ACTIVATION_RELU
+    x = graph.conv(0, *weights.conv1, ConvOptions((2, 2), PADDING_SAME, relu))
+    x, indices1 = graph.pool(x, (2, 2), (2, 2), PADDING_SAME)
+    x = graph.conv(x, *weights.conv2, ConvOptions((1, 1), PADDING_SAME, relu))
+    x, indices2 = graph.pool(x, (2, 2), (2, 2), PADDING_SAME)
+    x = graph.conv(x, *weights.conv3, ConvOptions((1, 1), PADDING_SAME, relu))
+    x = graph.unpool(x, indices2, (2, 2), (2, 2))
+    x = graph.conv(x, *weights.conv4, ConvOptions((1, 1), PADDING_SAME, relu))
+    x = graph.unpool(x, indices1, (2, 2), (2, 2))
+    x = graph.transpose_conv(x, *weights.tconv, (2, 2), PADDING_SAME)
+    return graph.build([x], metadata)

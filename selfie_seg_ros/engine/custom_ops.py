@@ -68,6 +68,7 @@ class CustomOperator:
     options: bytes
     input_names: tuple[str, ...]
     input_shapes: tuple[tuple[int, ...], ...]
+    output_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ class PoolParams:
     filter_width: int
     filter_height: int
     activation: int
+
+
+@dataclass(frozen=True)
+class UnpoolParams:
+    """``MaxUnpooling2D``'s options, and whether its indices stay inside their windows."""
+
+    pool: PoolParams
+    indices_in_window: bool
+    """The indices come from a ``MaxPoolingWithArgmax2D`` with the same window size, so each
+    is below filter_height * filter_width."""
 
 
 def read_custom_operators(data: bytes) -> list[CustomOperator]:
@@ -118,6 +129,7 @@ def read_custom_operators(data: bytes) -> list[CustomOperator]:
                     continue
                 options = op.CustomOptionsAsNumpy()
                 tensors = [graph.Tensors(i) for i in op.InputsAsNumpy() if i >= 0]
+                outputs = [graph.Tensors(i) for i in op.OutputsAsNumpy() if i >= 0]
                 found.append(
                     CustomOperator(
                         name=names[op.OpcodeIndex()],
@@ -131,6 +143,9 @@ def read_custom_operators(data: bytes) -> list[CustomOperator]:
                             if not isinstance(t.ShapeAsNumpy(), int)
                             else ()
                             for t in tensors
+                        ),
+                        output_names=tuple(
+                            (t.Name() or b'').decode('utf-8', errors='replace') for t in outputs
                         ),
                     )
                 )
@@ -251,10 +266,12 @@ def translate_transpose_conv(
 def translate_max_pool_argmax(params: PoolParams, x: ov.Output) -> tuple[ov.Output, ov.Output]:
     """``MaxPoolingWithArgmax2D``: pooled values and window-local float indices, both NHWC.
 
-    OpenVINO's MaxPool-8 returns each maximum's flat index in the (unpadded) input plane; it is
-    turned into MediaPipe's window-local index. Both take the first maximum in row-major order.
+    Each window position (fy, fx) is a strided slice of the input (padded with -inf, which never
+    wins); the maximum is their elementwise maximum and the index the first position, in
+    row-major order, that holds it: MediaPipe's kernel keeps the first maximum (strict >).
+    OpenVINO's MaxPool with indices runs a reference (slow) kernel on CPU; these ops do not.
     """
-    _, height, width, _ = _static_shape(x, MAX_POOL_ARGMAX)
+    batch, height, width, channels = _static_shape(x, MAX_POOL_ARGMAX)
     out_h = pool_output_size(height, params.filter_height, params.stride_height, params.padding)
     out_w = pool_output_size(width, params.filter_width, params.stride_width, params.padding)
     if out_h < 1 or out_w < 1:
@@ -268,37 +285,40 @@ def translate_max_pool_argmax(params: PoolParams, x: ov.Output) -> tuple[ov.Outp
     span_w = (out_w - 1) * params.stride_width + params.filter_width
     pad_bottom = max(0, span_h - height - pad_top)
     pad_right = max(0, span_w - width - pad_left)
-    pool = ops8.max_pool(
-        _to_nchw(x),
-        strides=[params.stride_height, params.stride_width],
-        dilations=[1, 1],
-        pads_begin=[pad_top, pad_left],
-        pads_end=[pad_bottom, pad_right],
-        kernel_shape=[params.filter_height, params.filter_width],
-        rounding_type='floor',
-        auto_pad='explicit',
-        index_element_type='i32',
-        axis=2,
-    )
-    values = pool.output(0)
+    if pad_top or pad_left or pad_bottom or pad_right:
+        x = ops.pad(
+            x,
+            _const([0, pad_top, pad_left, 0]),
+            _const([0, pad_bottom, pad_right, 0]),
+            'constant',
+            _const(-np.inf, np.float32),
+        ).output(0)
+    taps = []
+    for fy in range(params.filter_height):
+        for fx in range(params.filter_width):
+            stop_y = fy + (out_h - 1) * params.stride_height + 1
+            stop_x = fx + (out_w - 1) * params.stride_width + 1
+            taps.append(
+                ops8.slice(
+                    x,
+                    _const([0, fy, fx, 0]),
+                    _const([batch, stop_y, stop_x, channels]),
+                    _const([1, params.stride_height, params.stride_width, 1]),
+                ).output(0)
+            )
+    values = taps[0]
+    for tap in taps[1:]:
+        values = ops.maximum(values, tap).output(0)
+    indices = _const(np.float32(0) + np.float32(_INDEX_OFFSET), np.float32)
+    for k in reversed(range(len(taps))):
+        stored = np.float32(k) + np.float32(_INDEX_OFFSET)
+        indices = ops.select(
+            ops.equal(taps[k], values), _const(stored, np.float32), indices
+        ).output(0)
     limits = _ACTIVATION_RANGES[params.activation]
     if limits is not None:
         values = ops.clamp(values, limits[0], limits[1]).output(0)
-    flat = pool.output(1)  # y * width + x in the input plane
-    in_y = ops.divide(flat, _const(width, np.int32))  # non-negative: floor == truncation
-    in_x = ops.subtract(flat, ops.multiply(in_y, _const(width, np.int32)))
-    origin_y = _const(
-        (np.arange(out_h) * params.stride_height - pad_top).reshape(1, 1, out_h, 1), np.int32
-    )
-    origin_x = _const(
-        (np.arange(out_w) * params.stride_width - pad_left).reshape(1, 1, 1, out_w), np.int32
-    )
-    local = ops.add(
-        ops.multiply(ops.subtract(in_y, origin_y), _const(params.filter_width, np.int32)),
-        ops.subtract(in_x, origin_x),
-    )
-    indices = ops.add(ops.convert(local, 'f32'), _const(_INDEX_OFFSET, np.float32))
-    return _to_nhwc(values), _to_nhwc(indices.output(0))
+    return values, indices
 
 
 def _truncate_to_int(x: ov.Output) -> ov.Output:
@@ -307,20 +327,59 @@ def _truncate_to_int(x: ov.Output) -> ov.Output:
     return ops.convert(ops.multiply(ops.sign(x), magnitude), 'i32').output(0)
 
 
-def translate_max_unpooling(params: PoolParams, x: ov.Output, indices: ov.Output) -> ov.Output:
+def translate_max_unpooling(
+    unpool: UnpoolParams, x: ov.Output, indices: ov.Output
+) -> ov.Output:
     """``MaxUnpooling2D``: each value goes where its window-local index says; the rest is 0.
 
-    The output is ``filter`` times the input size. Where windows overlap and two values land on
-    one output element, MediaPipe's kernel keeps the one written last in (row, column) order:
-    a max-scatter of each input element's position in that order picks it here.
+    The output is ``filter`` times the input size. When the stride equals the window and the
+    indices stay inside their windows (MediaPipe's 2x2/2 pooling), the windows tile the output
+    and every value has a place of its own: a per-index select and a reshape. Otherwise windows
+    can overlap and two values can land on one output element; MediaPipe's kernel keeps the one
+    written last in (row, column) order, which a max-scatter of each element's position in that
+    order picks.
     """
+    params = unpool.pool
     batch, height, width, channels = _static_shape(x, MAX_UNPOOLING)
     if _static_shape(indices, MAX_UNPOOLING) != (batch, height, width, channels):
         raise CustomOpError(f'{MAX_UNPOOLING}: values and indices differ in shape')
+    tiles = (params.stride_height, params.stride_width) == (
+        params.filter_height,
+        params.filter_width,
+    )
+    if tiles and unpool.indices_in_window:
+        # Indices from the pool are >= 0: floor is truncation.
+        index = ops.convert(ops.floor(indices), 'i32').output(0)
+        return _unpool_tiles(params, x, index, (batch, height, width, channels))
+    index = _truncate_to_int(indices)
+    return _unpool_scatter(params, x, index, (batch, height, width, channels))
+
+
+def _unpool_tiles(
+    params: PoolParams, x: ov.Output, index: ov.Output, shape: tuple[int, int, int, int]
+) -> ov.Output:
+    batch, height, width, channels = shape
+    fh, fw = params.filter_height, params.filter_width
+    # [N, H, 1, W, 1, C] against each window position's index [1, 1, fh, 1, fw, 1].
+    split = _const([batch, height, 1, width, 1, channels])
+    position = _const(np.arange(fh * fw, dtype=np.int32).reshape(1, 1, fh, 1, fw, 1), np.int32)
+    placed = ops.select(
+        ops.equal(ops.reshape(index, split, special_zero=False), position),
+        ops.reshape(x, split, special_zero=False),
+        _const(0.0, np.float32),
+    )
+    return ops.reshape(
+        placed, _const([batch, height * fh, width * fw, channels]), special_zero=False
+    ).output(0)
+
+
+def _unpool_scatter(
+    params: PoolParams, x: ov.Output, index: ov.Output, shape: tuple[int, int, int, int]
+) -> ov.Output:
+    batch, height, width, channels = shape
     out_h, out_w = height * params.filter_height, width * params.filter_width
     pad_top = compute_padding(params.stride_height, out_h, params.filter_height, height)
     pad_left = compute_padding(params.stride_width, out_w, params.filter_width, width)
-    index = _truncate_to_int(indices)
     filter_w = _const(params.filter_width, np.int32)
     max_x = ops.mod(index, filter_w)  # C++ semantics: the sign follows the dividend
     max_y = ops.divide(ops.subtract(index, max_x), filter_w)  # exact division
@@ -462,10 +521,23 @@ def conversion_extensions(operators: Sequence[CustomOperator]) -> list[Conversio
             f'custom operator{"s" if len(unknown) > 1 else ""} {", ".join(unknown)} '
             f'not supported (supported custom operators: {", ".join(SUPPORTED_CUSTOM_OPS)})'
         )
+    # Indices tensors of argmax pools, by window size: always inside a window of that size.
+    pool_indices = {
+        (op.output_names[1], (params.filter_height, params.filter_width))
+        for op in operators
+        if op.name == MAX_POOL_ARGMAX and len(op.output_names) == 2
+        for params in (pool_params(op),)
+    }
+
+    def parse_unpool(op: CustomOperator) -> UnpoolParams:
+        params = pool_params(op)
+        window = (params.filter_height, params.filter_width)
+        return UnpoolParams(params, (op.input_names[1], window) in pool_indices)
+
     table: dict[str, tuple[Callable[[CustomOperator], Any], Callable[..., Any], int]] = {
         TRANSPOSE_CONV_BIAS: (transpose_conv_params, translate_transpose_conv, 3),
         MAX_POOL_ARGMAX: (pool_params, translate_max_pool_argmax, 1),
-        MAX_UNPOOLING: (pool_params, translate_max_unpooling, 2),
+        MAX_UNPOOLING: (parse_unpool, translate_max_unpooling, 2),
     }
     extensions = []
     for name, (parse, translate, arity) in table.items():
