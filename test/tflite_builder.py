@@ -402,13 +402,13 @@ class GraphBuilder:
         return y
 
     def transpose_conv(self, x: int, weights: np.ndarray, bias: np.ndarray,
-                       stride: tuple[int, int], padding: int) -> int:
+                       stride: tuple[int, int], padding: int, float16: bool = False) -> int:
         """``Convolution2DTransposeBias``; weights OHWI."""
         n, height, width, _ = self.shapes[x]
         c_out, k_h, k_w, _ = weights.shape
         index = len(self.operators)
-        w = self.weights(f'tconv{index}_weights', weights)
-        b = self.weights(f'tconv{index}_bias', bias)
+        w = self.weights(f'tconv{index}_weights', weights, float16)
+        b = self.weights(f'tconv{index}_bias', bias, float16)
         y = self.tensor(f'tconv{index}', (
             n,
             transpose_conv_output_size(height, stride[0], k_h, padding),

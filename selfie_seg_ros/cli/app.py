@@ -362,6 +362,7 @@ def run_video(args: argparse.Namespace) -> int:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
     writer: cv2.VideoWriter | None = None
     scratch = Scratch()  # work buffers reused from frame to frame
+    file_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     frames, infer_total, started = 0, 0.0, time.perf_counter()
     progress = tqdm(total=total or None, unit='frame', disable=args.camera is not None)
     try:
@@ -370,8 +371,10 @@ def run_video(args: argparse.Namespace) -> int:
                 ok, frame = capture.read()
                 if not ok:
                     break
+                # One stream: a file's own timeline, a camera's arrival times.
+                timestamp = time.monotonic() if args.camera is not None else frames / file_fps
                 try:
-                    result = segmenter.segment(frame)
+                    result = segmenter.segment(frame, timestamp=timestamp)
                 except ImageTooLargeError as error:
                     raise CliError(f'frame {frames + 1}: {error} (--max-pixels)',
                                    EXIT_BAD_INPUT) from None
@@ -462,27 +465,68 @@ def run_bag(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_models(args: argparse.Namespace) -> int:
-    """``selfie-seg models``: the catalogue, what is cached, what was verified here."""
-    from selfie_seg_ros.engine.fetch import cached_model_path, default_cache_dir
+def _custom_ops_column(entry_ops: Sequence[str], cached: Path | None) -> str:
+    """The custom operators a model needs: read from the cached file, else the catalogue's."""
+    names: Sequence[str] = entry_ops
+    if cached is not None:
+        from selfie_seg_ros.engine.convert import ModelLoadError, read_operators
 
-    cache_dir = args.cache_dir or default_cache_dir()
-    print(f'cache: {cache_dir}')
-    print(f'{"model":32} {"classes":>7}  {"verified":8}  {"cached":6}  source')
+        try:
+            names = sorted({op.name for op in read_operators(cached)})
+        except ModelLoadError:
+            return 'unreadable'
+    return ','.join(names) or '-'
+
+
+def model_rows(cache_dir: Path) -> list[tuple[str, ...]]:
+    """One row per catalogue model: id, classes, verified, cached, custom ops, source."""
+    from selfie_seg_ros.engine.fetch import cached_model_path
+
+    rows = []
     for entry in CATALOG.values():
-        cached = cached_model_path(entry, cache_dir).is_file()
+        path = cached_model_path(entry, cache_dir)
+        cached = path if path.is_file() else None
         if isinstance(entry.source, WheelSource):
             source = f'PyPI wheel {entry.source.package}=={entry.source.version}'
         else:
             source = entry.source.url if entry.source else '-'
         marker = ' (default)' if entry.model_id == DEFAULT_MODEL else ''
-        print(
-            f'{entry.model_id + marker:32} {len(entry.labels):>7}  '
-            f'{"yes" if entry.verified else "no":8}  {"yes" if cached else "no":6}  {source}'
+        rows.append((
+            entry.model_id + marker,
+            str(len(entry.labels)),
+            'yes' if entry.verified else 'no',
+            'yes' if cached else 'no',
+            _custom_ops_column(entry.custom_ops, cached),
+            source,
+        ))
+    return rows
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned columns as wide as their widest cell (the last one is not padded)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        '  '.join(
+            cell if i == len(row) - 1 else cell.ljust(widths[i]) for i, cell in enumerate(row)
         )
+        for row in [header, *rows]
+    ]
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """``selfie-seg models``: the catalogue, what is cached, what was verified here."""
+    from selfie_seg_ros.engine.fetch import default_cache_dir
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    print(f'cache: {cache_dir}')
+    header = ('model', 'classes', 'verified', 'cached', 'custom operators', 'source')
+    for line in format_table(header, model_rows(cache_dir)):
+        print(line)
     print(
-        "verified = run end to end with its real weights by this project's tests; "
-        "the others follow MediaPipe's model cards."
+        "verified = run end to end with its real weights by this project's tests; the others "
+        'are exercised with generated models of the same shape, operators and pre-processing. '
+        'custom operators = MediaPipe operators this project translates for OpenVINO '
+        '(read from the file once cached).'
     )
     return 0
 

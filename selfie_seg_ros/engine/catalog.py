@@ -22,6 +22,9 @@ Activation = Literal['none', 'softmax', 'sigmoid', 'auto']
 Pipeline = Literal['single', 'pose']
 
 MEDIAPIPE_MODELS_URL = 'https://storage.googleapis.com/mediapipe-models/image_segmenter'
+MEDIAPIPE_MODEL_VERSION = '1'
+"""The version folder of the published weights: fixed, so they cannot change under a user
+(``latest`` moves when MediaPipe publishes new weights)."""
 MEDIAPIPE_WHEEL = ('mediapipe', '0.10.21')
 MODEL_SUFFIXES = ('.tflite', '.xml', '.onnx')
 """Model file types the engine reads (TFLite, OpenVINO IR, ONNX)."""
@@ -112,10 +115,18 @@ class ModelEntry:
     each person's region."""
     detector: UrlSource | WheelSource | None = None
     """The person detector of a 'pose' pipeline."""
+    custom_ops: tuple[str, ...] = ()
+    """MediaPipe custom TFLite operators in the model (translated by ``custom_ops``)."""
+
+
+TRANSPOSE_CONV = ('Convolution2DTransposeBias',)
+HAIR_OPS = ('Convolution2DTransposeBias', 'MaxPoolingWithArgmax2D', 'MaxUnpooling2D')
 
 
 def _mediapipe_url(name: str, precision: str) -> UrlSource:
-    return UrlSource(f'{MEDIAPIPE_MODELS_URL}/{name}/{precision}/latest/{name}.tflite')
+    return UrlSource(
+        f'{MEDIAPIPE_MODELS_URL}/{name}/{precision}/{MEDIAPIPE_MODEL_VERSION}/{name}.tflite'
+    )
 
 
 def _wheel(member: str) -> WheelSource:
@@ -142,6 +153,7 @@ CATALOG: dict[str, ModelEntry] = {
             source=_mediapipe_url('selfie_segmenter', 'float16'),
             labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='auto',
             resize_mode='stretch', foreground_classes=(1,), verified=False,
+            custom_ops=TRANSPOSE_CONV,
         ),
         ModelEntry(
             model_id='selfie_segmenter_landscape',
@@ -149,6 +161,7 @@ CATALOG: dict[str, ModelEntry] = {
             source=_mediapipe_url('selfie_segmenter_landscape', 'float16'),
             labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='auto',
             resize_mode='stretch', foreground_classes=(1,), verified=False,
+            custom_ops=TRANSPOSE_CONV,
         ),
         ModelEntry(
             model_id='hair_segmenter',
@@ -156,6 +169,7 @@ CATALOG: dict[str, ModelEntry] = {
             source=_mediapipe_url('hair_segmenter', 'float32'),
             labels=HAIR_LABELS, normalization=UNIT_RANGE, activation='auto',
             resize_mode='stretch', foreground_classes=(1,), verified=False,
+            custom_ops=HAIR_OPS,
         ),
         ModelEntry(
             model_id='deeplab_v3',
@@ -170,6 +184,7 @@ CATALOG: dict[str, ModelEntry] = {
             source=_wheel('mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite'),
             labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='none',
             resize_mode='stretch', foreground_classes=(1,), verified=True,
+            custom_ops=TRANSPOSE_CONV,
         ),
         ModelEntry(
             model_id='selfie_segmentation_landscape',
@@ -179,6 +194,7 @@ CATALOG: dict[str, ModelEntry] = {
             ),
             labels=BINARY_LABELS, normalization=UNIT_RANGE, activation='none',
             resize_mode='stretch', foreground_classes=(1,), verified=True,
+            custom_ops=TRANSPOSE_CONV,
         ),
         ModelEntry(
             model_id='pose_segmentation',

@@ -39,6 +39,7 @@ from selfie_seg_ros.engine.errors import (
 )
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, check_max_pixels, check_pixels
+from selfie_seg_ros.engine.metadata import MetadataError, ModelMetadata, read_metadata
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.options import (
     PerformanceHint,
@@ -54,6 +55,7 @@ from selfie_seg_ros.engine.processing import (
     restore_size,
     to_probabilities,
 )
+from selfie_seg_ros.engine.recurrence import PreviousMask
 
 _COMPILED_CACHE_DEVICES = ('GPU', 'NPU')
 _LOG = logging.getLogger(__name__)
@@ -196,6 +198,45 @@ def openvino_reason(error: BaseException) -> str:
     return reasons[-1] if reasons else (lines[-1] if lines else type(error).__name__)
 
 
+def model_metadata(path: Path) -> ModelMetadata:
+    """Labels and normalisation from a .tflite file's metadata (empty for other files).
+
+    Raises:
+        ModelLoadError: the metadata is malformed.
+    """
+    try:
+        return read_metadata(path)
+    except MetadataError as error:
+        raise ModelLoadError(
+            f'{path}: {error}. Pass the labels explicitly, or fix the model metadata.'
+        ) from error
+
+
+def with_metadata(entry: ModelEntry, metadata: ModelMetadata) -> ModelEntry:
+    """The entry with the normalisation the model file declares, if it declares one."""
+    if metadata.normalization is None:
+        return entry
+    return replace(entry, normalization=metadata.normalization)
+
+
+def choose_labels(
+    explicit: Sequence[str] | None,
+    metadata: Sequence[str],
+    catalogue: Sequence[str],
+    num_classes: int,
+    channels_out: int,
+) -> tuple[str, ...]:
+    """Class names: explicit ones win, then the model's metadata, the catalogue, ``class_<i>``.
+
+    Metadata labels that do not fit the model's class count are passed over.
+    """
+    if explicit:
+        return tuple(explicit)
+    if metadata and len(metadata) == num_classes:
+        return tuple(metadata)
+    return tuple(catalogue) or default_labels(channels_out)
+
+
 def check_device(device: str, available: Sequence[str]) -> None:
     """Raise DeviceError unless every device that ``device`` names is available."""
     reason = valid_device(device, available)
@@ -302,11 +343,16 @@ class Segmenter:
         self._core = pool.core if pool is not None else core or ov.Core()
         self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
         check_device(options.device, self.available_devices)
-        self.entry, self.source_path = resolve_model(options)
+        entry, self.source_path = resolve_model(options)
+        metadata = model_metadata(self.source_path)
+        self.entry = with_metadata(entry, metadata)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
         model_ir = self._load(options, cache_dir)
         self._describe_io(model_ir)
-        labels = options.labels or self.entry.labels or default_labels(self._channels_out)
+        labels = choose_labels(
+            options.labels, metadata.labels, self.entry.labels, self.num_classes,
+            self._channels_out,
+        )
         if len(labels) != self.num_classes:
             raise ModelLoadError(
                 f'{self.source_path}: model has {self.num_classes} classes but '
@@ -317,6 +363,7 @@ class Segmenter:
         try:
             self._request = self._compiled.create_infer_request()
             self._smoother = TemporalSmoother(options.smoothing)
+            self._previous_mask = PreviousMask()
             # Reentrant: segment() holds it around infer_raw(), which takes it when called alone.
             self._lock = threading.RLock()
             self._options = replace(
@@ -500,6 +547,11 @@ class Segmenter:
         return self.entry.foreground_classes or tuple(range(1, self.num_classes))
 
     @property
+    def recurrent(self) -> bool:
+        """True when the model takes the previous frame's mask as a fourth input channel."""
+        return self._channels_in == 4
+
+    @property
     def activation(self) -> Activation:
         """What turns the raw output into probabilities."""
         return self.entry.activation
@@ -551,18 +603,27 @@ class Segmenter:
             )
         return image
 
-    def _model_input(self, resized: np.ndarray) -> np.ndarray:
+    def _model_input(self, resized: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
         if self._channels_in == 3:
             return resized[None]
         if self._channels_in == 1:
             return cv2.cvtColor(resized, cv2.COLOR_BGR2GRAY)[None, :, :, None]
-        # Four channels (e.g. hair segmentation): RGB plus an empty previous-mask channel.
+        # Four channels (hair segmentation): RGB plus the previous frame's mask, or empty.
         rgba = np.zeros((*resized.shape[:2], 4), np.uint8)
         rgba[..., :3] = resized[..., ::-1]
+        if previous is not None:
+            rgba[..., 3] = previous
         return rgba[None]
 
-    def infer_raw(self, model_image: np.ndarray) -> np.ndarray:
+    def infer_raw(
+        self, model_image: np.ndarray, previous_mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """Run the compiled model on a model-sized BGR u8 image; returns HxWxC float32 (a copy).
+
+        Args:
+            model_image: the resized frame.
+            previous_mask: for four-channel models, the model-sized u8 mask of the previous
+                frame (None = an empty channel).
 
         Raises:
             SegmenterClosedError: after ``close()``.
@@ -571,7 +632,8 @@ class Segmenter:
             request = self._request  # read once: close() may clear it between two reads
             if request is None:
                 raise SegmenterClosedError(f'{self!r} is closed')
-            request.infer({0: ov.Tensor(self._model_input(model_image), shared_memory=True)})
+            model_input = self._model_input(model_image, previous_mask)
+            request.infer({0: ov.Tensor(model_input, shared_memory=True)})
             output = request.get_output_tensor(0).data
             return np.array(output.reshape(output.shape[1], output.shape[2], -1),
                             dtype=np.float32)
@@ -579,7 +641,7 @@ class Segmenter:
     def warm_up(self) -> float:
         """Run the model once on a blank input, so the first real frame is not the slow one.
 
-        The temporal smoothing state is left alone.
+        The temporal smoothing state and the previous mask are left alone.
 
         Returns:
             The time the run took, in milliseconds.
@@ -589,6 +651,12 @@ class Segmenter:
         self.infer_raw(np.zeros((height, width, 3), np.uint8))
         return (time.perf_counter() - started) * 1e3
 
+    def reset_stream(self) -> None:
+        """Start a new stream: the next frame gets no previous mask (and no smoothing history)."""
+        with self._lock:
+            self._previous_mask.reset()
+            self._smoother.reset()
+
     def segment(
         self,
         image_bgr: np.ndarray,
@@ -596,6 +664,7 @@ class Segmenter:
         foreground: bool = True,
         mask_out: np.ndarray | None = None,
         foreground_out: np.ndarray | None = None,
+        timestamp: float | None = None,
     ) -> Segmentation:
         """Segment one frame.
 
@@ -606,6 +675,10 @@ class Segmenter:
                 output message's buffer; a fresh array when None or of another size.
             foreground_out: HxW float32 array to write the foreground into (same rule); lets
                 a stream reuse one buffer instead of a fresh full-frame array per frame.
+            timestamp: the frame's time in seconds when it is part of a video stream. Models
+                with a previous-mask input (hair segmentation) then get the previous frame's
+                mask, as long as frames keep their size and follow within
+                ``recurrence.MAX_STREAM_GAP_S``; None = a single image (an empty channel).
 
         Returns:
             Segmentation with the class mask (and foreground) at the image's size.
@@ -621,10 +694,19 @@ class Segmenter:
             started = time.perf_counter()
             image_size = (image.shape[1], image.shape[0])
             resized, content = resize_to_model(image, self.input_size, self.resize_mode)
+            previous = (
+                self._previous_mask.take(image_size, timestamp) if self.recurrent else None
+            )
             infer_start = time.perf_counter()
-            raw = self.infer_raw(resized)
+            raw = self.infer_raw(resized, previous)
             infer_ms = (time.perf_counter() - infer_start) * 1e3
             probabilities = self._smoother.update(to_probabilities(raw, self.activation))
+            if self.recurrent:
+                self._previous_mask.keep(
+                    foreground_probability(probabilities, self.foreground_classes),
+                    image_size,
+                    timestamp,
+                )
             soft: np.ndarray | None = None
             binary = probabilities.shape[-1] == 1
             mask_shape = (image.shape[0], image.shape[1])

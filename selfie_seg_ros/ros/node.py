@@ -559,6 +559,7 @@ class SelfieSegNode(LifecycleNode):
         effects, alpha, quality = self._effects, self._alpha, self._jpeg_quality
         # 'overlay' and 'overlay/compressed' share one picture, made once.
         pictures = {name.partition('/')[0] for name in wanted}
+        header = msg.header
         height, width = image.shape[:2]
         scratch = self._scratch
 
@@ -574,9 +575,9 @@ class SelfieSegNode(LifecycleNode):
             result = model.segmenter.segment(
                 image, foreground=bool(pictures & {'blurred', 'confidence'}),
                 mask_out=target('mask', 'mono8'),
-                foreground_out=scratch.buffer('foreground', (height, width), np.float32))
+                foreground_out=scratch.buffer('foreground', (height, width), np.float32),
+                timestamp=self._stream_time(header.stamp))
         palette = model.palette
-        header = msg.header
         colored = None
         if pictures & {'mask_color', 'overlay'}:
             colored_out = target('mask_color', 'bgr8')
@@ -634,6 +635,12 @@ class SelfieSegNode(LifecycleNode):
             work_ms=(time.perf_counter() - started) * 1e3,
             latency_ms=self._latency_ms(header.stamp),
         )
+
+    def _stream_time(self, stamp: Any) -> float:
+        """A frame's time in its stream: its stamp, or the arrival time when it has none."""
+        if stamp.sec == 0 and stamp.nanosec == 0:
+            return self.get_clock().now().nanoseconds / 1e9
+        return stamp.sec + stamp.nanosec / 1e9
 
     def _latency_ms(self, stamp: Any) -> float | None:
         if stamp.sec == 0 and stamp.nanosec == 0:
