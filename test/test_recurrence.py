@@ -1,8 +1,8 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
 """The hair segmenter's fourth input channel: the previous frame's mask, within one stream.
 
-The model is synthetic (a generated .tflite): one 1x1 convolution whose hair logit is
-``10 * (red + previous mask) - 5``, so a frame's mask remembers the previous frame's.
+The model is synthetic (``tflite_builder.previous_mask_model``): one 1x1 convolution whose hair
+logit is ``10 * (red + previous mask) - 5``, so a frame's mask remembers the previous frame's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tflite_builder import ConvOptions, GraphBuilder
+from tflite_builder import ConvOptions, GraphBuilder, previous_mask_model
 
 from selfie_seg_ros.engine.recurrence import MAX_STREAM_GAP_S, PreviousMask
 from selfie_seg_ros.engine.segmenter import Segmenter
@@ -20,14 +20,7 @@ SIZE = 16
 
 
 def memory_model(path: Path) -> Path:
-    """4-channel input (RGB + previous mask, all in [0, 1]) -> 2 logits."""
-    graph = GraphBuilder((1, SIZE, SIZE, 4))
-    weights = np.zeros((2, 1, 1, 4), np.float32)
-    weights[1, 0, 0, 0] = 10.0  # red (the model sees RGB)
-    weights[1, 0, 0, 3] = 10.0  # previous mask
-    bias = np.array([0.0, -5.0], np.float32)
-    out = graph.conv(0, weights, bias, ConvOptions())
-    path.write_bytes(graph.build([out]))
+    path.write_bytes(previous_mask_model(SIZE))
     return path
 
 

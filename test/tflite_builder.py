@@ -501,3 +501,17 @@ def hair_model(size: int, weights: HairWeights, metadata: dict[str, bytes] | Non
     x = graph.unpool(x, indices1, (2, 2), (2, 2))
     x = graph.transpose_conv(x, *weights.tconv, (2, 2), PADDING_SAME)
     return graph.build([x], metadata)
+
+
+def previous_mask_model(size: int) -> bytes:
+    """4 channels (RGB + previous mask, in [0, 1]) -> 2 logits, hair = 10 * (red + mask) - 5.
+
+    A frame's mask then remembers the previous frame's: a black frame after a red square still
+    shows the square when the previous mask is fed, and nothing when the channel is empty.
+    """
+    graph = GraphBuilder((1, size, size, 4))
+    weights = np.zeros((2, 1, 1, 4), np.float32)
+    weights[1, 0, 0, 0] = 10.0  # red (the model sees RGB)
+    weights[1, 0, 0, 3] = 10.0  # previous mask
+    out = graph.conv(0, weights, np.array([0.0, -5.0], np.float32), ConvOptions())
+    return graph.build([out])
