@@ -391,7 +391,9 @@ def run_bag_job(
                         continue
                     header = messages.header(msg.header)
                     wants_soft = job.anonymise or bool({'blurred', 'confidence'} & added.keys())
-                    result = segmenter.segment(image, foreground=wants_soft)
+                    # The topic is one stream: recurrent models get the previous frame's mask.
+                    result = segmenter.segment(
+                        image, foreground=wants_soft, timestamp=timestamp / 1e9)
                     report.inference_ms += result.inference_ms
                     if job.anonymise:
                         hidden = apply_background_effect(
