@@ -123,3 +123,21 @@ def test_zero_std_is_rejected(tmp_path):
     path = model_with_metadata(tmp_path / 'm.tflite', std=0.0)
     with pytest.raises(MetadataError, match='normalisation'):
         read_metadata(path)
+
+
+def test_catalogue_labels_stay_and_metadata_normalisation_applies(tmp_path):
+    # A binary model with metadata, in the cache where the selfie_segmenter weights would be.
+    from selfie_seg_ros.engine import catalog
+    from selfie_seg_ros.engine.fetch import cached_model_path
+
+    graph = GraphBuilder((1, SIZE, SIZE, 3))
+    out = graph.conv(0, WEIGHTS[:1], np.zeros(1, np.float32), ConvOptions())
+    metadata = metadata_flatbuffer('labels.txt', [127.5], [127.5])
+    path = cached_model_path(catalog.CATALOG['selfie_segmenter'], tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(append_files(graph.build([out], {'TFLITE_METADATA': metadata}),
+                                  {'labels.txt': b'bg\nfg\n'}))
+    with Segmenter(model='selfie_segmenter', cache_dir=tmp_path, allow_download=False) as seg:
+        assert seg.labels == ('background', 'person')
+        image = np.full((SIZE, SIZE, 3), 255, np.uint8)
+        np.testing.assert_allclose(seg.infer_raw(image), 1.0, atol=1e-6)  # (255 - 127.5) / 127.5

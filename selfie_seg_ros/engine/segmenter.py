@@ -226,15 +226,18 @@ def choose_labels(
     num_classes: int,
     channels_out: int,
 ) -> tuple[str, ...]:
-    """Class names: explicit ones win, then the model's metadata, the catalogue, ``class_<i>``.
+    """Class names: explicit ones win, then the catalogue's (the names its documentation and
+    users' ``foreground_classes`` use), the model's metadata, ``class_<i>``.
 
     Metadata labels that do not fit the model's class count are passed over.
     """
     if explicit:
         return tuple(explicit)
+    if catalogue:
+        return tuple(catalogue)
     if metadata and len(metadata) == num_classes:
         return tuple(metadata)
-    return tuple(catalogue) or default_labels(channels_out)
+    return default_labels(channels_out)
 
 
 def check_device(device: str, available: Sequence[str]) -> None:
