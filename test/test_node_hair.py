@@ -106,3 +106,21 @@ def test_node_feeds_the_previous_mask_within_a_stream(tmp_path):
     finally:
         peer.close()
         node.stop()
+
+
+def test_unsupported_custom_operator_stops_the_node_with_a_reason(tmp_path):
+    from tflite_builder import OperatorSpec, TensorSpec, build_tflite
+
+    tensors = [TensorSpec('input', (1, 8, 8, 3)), TensorSpec('output', (1, 8, 8, 1))]
+    path = tmp_path / 'exotic.tflite'
+    path.write_bytes(build_tflite(tensors, [OperatorSpec('FancyCustomOp', (0,), (1,))], [0], [1]))
+    node = NodeProcess(unique_domain_id(), {'model': str(path),
+                                            'model_cache_dir': str(tmp_path / 'cache')})
+    try:
+        node.process.wait(timeout=60)
+    finally:
+        code = node.stop()
+    output = node.output()
+    assert code == 1, output
+    assert 'FancyCustomOp' in output and 'exotic.tflite' in output
+    assert 'selfie-seg models' in output and 'Traceback' not in output
