@@ -408,11 +408,13 @@ class PoseSegmenter(Segmenter):
         foreground: bool = True,
         mask_out: np.ndarray | None = None,
         foreground_out: np.ndarray | None = None,
+        timestamp: float | None = None,
     ) -> Segmentation:
         """Segment every person (up to ``max_people``) in one frame.
 
         ``mask_out`` and ``foreground_out`` are written into when they fit, as in
-        ``Segmenter.segment``.
+        ``Segmenter.segment``; ``timestamp`` is accepted as there (these models take no
+        previous mask).
 
         Returns:
             Segmentation with the class mask (1 = person), the instance mask (k = k-th person,
