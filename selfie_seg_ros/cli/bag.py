@@ -391,9 +391,11 @@ def run_bag_job(
                         continue
                     header = messages.header(msg.header)
                     wants_soft = job.anonymise or bool({'blurred', 'confidence'} & added.keys())
-                    # The topic is one stream: recurrent models get the previous frame's mask.
+                    # One topic is one stream: recurrent models get the previous frame's mask.
+                    # Several topics share the segmenter: each frame then stands alone.
                     result = segmenter.segment(
-                        image, foreground=wants_soft, timestamp=timestamp / 1e9)
+                        image, foreground=wants_soft,
+                        timestamp=timestamp / 1e9 if len(job.topics) == 1 else None)
                     report.inference_ms += result.inference_ms
                     if job.anonymise:
                         hidden = apply_background_effect(
