@@ -254,7 +254,7 @@ def test_an_intact_download_that_cannot_convert_is_kept(tmp_path, monkeypatch):
         cached = fetch.cached_model_path(entry, cache)
         cached.parent.mkdir(parents=True)
         cached.write_bytes(unsupported)
-        with pytest.raises(ModelLoadError, match='cannot convert'):
+        with pytest.raises(ModelLoadError, match='NoSuchCustomOp'):
             Segmenter(model=entry.model_id, cache_dir=cache, progress=False)
         assert server.requests == []
     assert cached.read_bytes() == unsupported

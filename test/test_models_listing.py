@@ -10,7 +10,7 @@ from tflite_builder import hair_model, random_hair_weights
 
 from selfie_seg_ros import cli
 from selfie_seg_ros.engine import catalog
-from selfie_seg_ros.engine.convert import UnsupportedOperatorError
+from selfie_seg_ros.engine.errors import ModelLoadError
 from selfie_seg_ros.engine.fetch import cached_model_path
 from selfie_seg_ros.engine.segmenter import Segmenter
 
@@ -61,5 +61,5 @@ def test_api_names_an_unsupported_operator(tmp_path):
     tensors = [TensorSpec('input', (1, 8, 8, 3)), TensorSpec('output', (1, 8, 8, 1))]
     path = tmp_path / 'exotic.tflite'
     path.write_bytes(build_tflite(tensors, [OperatorSpec('FancyCustomOp', (0,), (1,))], [0], [1]))
-    with pytest.raises(UnsupportedOperatorError, match=r'exotic\.tflite.*FancyCustomOp'):
+    with pytest.raises(ModelLoadError, match=r'exotic\.tflite.*FancyCustomOp.*selfie-seg models'):
         Segmenter(model=str(path), cache_dir=tmp_path / 'cache', progress=False)
