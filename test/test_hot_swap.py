@@ -129,19 +129,28 @@ def test_builder_builds_off_thread_and_only_the_newest_waiting_request():
         builder.request('late')
 
 
-def test_closing_the_builder_closes_what_nobody_took():
-    release, started = threading.Event(), threading.Event()
-    built: list[Model] = []
+class _GatedBuilds:
+    """A builder whose 'slow' build waits for ``release``; every model built is kept."""
 
-    def build(key: str) -> Model:
+    def __init__(self) -> None:
+        self.release, self.started = threading.Event(), threading.Event()
+        self.built: list[Model] = []
+        self.done = threading.Semaphore(0)
+        self.builder: BackgroundBuilder[str, Model] = BackgroundBuilder(
+            self._build, self.done.release)
+
+    def _build(self, key: str) -> Model:
         if key == 'slow':
-            started.set()
-            release.wait(5)
-        built.append(Model(key))
-        return built[-1]
+            self.started.set()
+            self.release.wait(5)
+        self.built.append(Model(key))
+        return self.built[-1]
 
-    done = threading.Semaphore(0)
-    builder: BackgroundBuilder[str, Model] = BackgroundBuilder(build, done.release)
+
+def test_closing_the_builder_closes_what_nobody_took():
+    gated = _GatedBuilds()
+    release, started, built, done, builder = (
+        gated.release, gated.started, gated.built, gated.done, gated.builder)
     builder.request('fast')
     assert done.acquire(timeout=5)  # built, never taken
     builder.request('slow')
@@ -155,18 +164,9 @@ def test_closing_the_builder_closes_what_nobody_took():
 
 
 def test_cancel_drops_waiting_work_and_closes_a_build_that_finishes_after_it():
-    release, started = threading.Event(), threading.Event()
-    built: list[Model] = []
-
-    def build(key: str) -> Model:
-        if key == 'slow':
-            started.set()
-            release.wait(5)
-        built.append(Model(key))
-        return built[-1]
-
-    done = threading.Semaphore(0)
-    builder: BackgroundBuilder[str, Model] = BackgroundBuilder(build, done.release)
+    gated = _GatedBuilds()
+    release, started, built, done, builder = (
+        gated.release, gated.started, gated.built, gated.done, gated.builder)
     builder.request('slow')
     assert started.wait(5)
     builder.request('waiting')
