@@ -52,3 +52,39 @@ def test_bad_input_is_refused(args, message):
 def test_bad_quality_is_refused(quality):
     with pytest.raises(ValueError, match='JPEG quality'):
         compress_image(np.zeros((4, 4, 3), np.uint8), 'jpeg', quality=quality)
+
+
+def _damaged_jpeg() -> bytes:
+    """A complete 640x480 JPEG whose entropy-coded data has a zeroed run in the middle."""
+    image = np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    data = bytearray(cv2.imencode('.jpg', image)[1].tobytes())
+    data[2000:2400] = bytes(400)
+    return bytes(data)
+
+
+def test_damaged_jpeg_decodes_like_opencv_and_prints_nothing(capfd):
+    from selfie_seg_ros.engine.compression import decode_jpeg
+
+    data = _damaged_jpeg()
+    reference = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert 'Corrupt JPEG data' in capfd.readouterr().err  # what OpenCV's libjpeg prints
+    decoded = decode_jpeg(data)
+    assert np.array_equal(decoded, reference)
+    assert capfd.readouterr().err == ''
+
+
+def test_damaged_jpeg_messages_decode_without_stderr(capfd):
+    from sensor_msgs.msg import CompressedImage
+
+    from selfie_seg_ros.cli.bag import decode_compressed as decode_recorded
+    from selfie_seg_ros.ros.image_io import decode_compressed
+
+    data = _damaged_jpeg()
+    msg = CompressedImage(format='jpeg', data=data)
+    assert decode_compressed(msg).shape == (480, 640, 3)
+    assert decode_recorded(msg).shape == (480, 640, 3)
+    assert capfd.readouterr().err == ''
+    with pytest.raises(ValueError):
+        from selfie_seg_ros.engine.compression import decode_jpeg
+
+        decode_jpeg(data[:2] + bytes(len(data) - 2))

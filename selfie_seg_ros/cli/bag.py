@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, compress_image
+from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, compress_image, decode_jpeg
 from selfie_seg_ros.engine.effects import (
     ANONYMISING_EFFECTS,
     EffectOptions,
@@ -215,10 +215,13 @@ def decode_compressed(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     if data.size == 0:
         raise FrameError('compressed image data is empty')
     try:
-        header_size(data.data, f'compressed data ({data.size} bytes)', max_pixels)
+        kind, _, _ = header_size(data.data, f'compressed data ({data.size} bytes)', max_pixels)
     except ValueError as error:
         raise FrameError(str(error)) from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        image = decode_jpeg(data) if kind == 'JPEG' else cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except ValueError:
+        image = None
     if image is None or image.size == 0:
         raise FrameError(f'compressed data ({data.size} bytes) could not be decoded')
     return image

@@ -14,6 +14,7 @@ from typing import Literal, get_args
 
 import cv2
 import numpy as np
+import simplejpeg
 
 Codec = Literal['jpeg', 'png']
 CODECS: tuple[str, ...] = get_args(Codec)
@@ -94,3 +95,18 @@ def compress_image(
     if not ok:
         raise ValueError(f'OpenCV could not {codec}-encode a {array.shape} image')
     return fmt, data.reshape(-1)
+
+
+def decode_jpeg(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    """Decode JPEG data to HxWx3 uint8 BGR, silently.
+
+    ``cv2.imdecode`` lets libjpeg print one "Corrupt JPEG data ..." line on stderr per damaged
+    frame, outside any log throttle; simplejpeg (the same libjpeg-turbo, as fast) keeps its
+    warnings to itself. Damaged data decodes as far as it goes, as OpenCV does (some MJPEG
+    cameras send such frames all the time).
+
+    Raises:
+        ValueError: data that cannot be decoded at all.
+    """
+    buffer = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    return simplejpeg.decode_jpeg(buffer, colorspace='BGR', strict=False)

@@ -33,7 +33,12 @@ import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, Codec, compress_image
+from selfie_seg_ros.engine.compression import (
+    DEFAULT_JPEG_QUALITY,
+    Codec,
+    compress_image,
+    decode_jpeg,
+)
 from selfie_seg_ros.engine.limits import (
     DEFAULT_MAX_PIXELS,
     ImageTooLargeError,
@@ -371,13 +376,14 @@ def decode_compressed(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS
         raise ImageDecodeError('compressed image data is empty')
     what = f'{codec or "compressed"} data ({raw.size} bytes)'
     try:
-        _, width, height = header_size(raw.data, what, max_pixels)
+        kind, width, height = header_size(raw.data, what, max_pixels)
     except ImageTooLargeError as error:
         raise OversizedImageError(str(error)) from None
     except ValueError as error:
         raise ImageDecodeError(str(error)) from None
     try:
-        image = _ADAPTER.library_compressed(msg)
+        # JPEG through decode_jpeg: the libraries' libjpeg prints damaged frames on stderr.
+        image = decode_jpeg(raw) if kind == 'JPEG' else _ADAPTER.library_compressed(msg)
     except Exception:
         # rosbags-image asserts on undecodable data; cv2 raises on some; None is checked below.
         image = None
