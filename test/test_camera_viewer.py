@@ -77,6 +77,12 @@ def test_output_size_keeps_aspect_for_zero_sides():
     assert output_size(512, 256, 1280, 720) == (1280, 720)
 
 
+def test_output_size_derived_from_a_thin_source_is_bounded():
+    with pytest.raises(SourceError, match='set both width and height'):
+        output_size(8000, 10, 0, 8192)  # would be 6553600x8192
+    assert output_size(8000, 10, 4096, 8192) == (4096, 8192)
+
+
 def test_fit_frame_covers_crops_centre_and_keeps_top():
     image = np.zeros((100, 100, 3), np.uint8)
     image[:10] = 255  # a white band at the top must survive the crop

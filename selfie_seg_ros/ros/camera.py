@@ -64,14 +64,24 @@ def output_size(src_width: int, src_height: int, width: int, height: int) -> tup
 
     Returns:
         ``(width, height)``; the source size when both requests are 0.
+
+    Raises:
+        SourceError: the size comes to more than the default pixel limit.
     """
     if width <= 0 and height <= 0:
-        return src_width, src_height
-    if width <= 0:
-        return max(1, round(src_width * height / src_height)), height
-    if height <= 0:
-        return width, max(1, round(src_height * width / src_width))
-    return width, height
+        size = src_width, src_height
+    elif width <= 0:
+        size = max(1, round(src_width * height / src_height)), height
+    elif height <= 0:
+        size = width, max(1, round(src_height * width / src_width))
+    else:
+        size = width, height
+    if size[0] * size[1] > DEFAULT_MAX_PIXELS:
+        # A thin source with one side given derives a huge other side.
+        raise SourceError(
+            f'output size {size[0]}x{size[1]} from a {src_width}x{src_height} source is more '
+            f'than {DEFAULT_MAX_PIXELS} pixels; set both width and height')
+    return size
 
 
 def fit_frame(image: np.ndarray, width: int, height: int) -> np.ndarray:
