@@ -24,6 +24,19 @@ def png_bomb(width: int, height: int, rows: int = 4) -> bytes:
             + _png_chunk(b'IEND', b''))
 
 
+def png_with_corrupt_stream() -> bytes:
+    """A 64x48 PNG whose deflate stream is damaged under correct chunk checksums, so that only
+    the decoder can tell (libpng prints 'IDAT: incorrect data check')."""
+    image = np.random.default_rng(9).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    data = bytearray(cv2.imencode('.png', image)[1].tobytes())
+    start = data.index(b'IDAT')
+    length = struct.unpack('>I', data[start - 4:start])[0]
+    data[start + 4 + length - 2] ^= 0x55  # inside the stream's Adler-32
+    crc = zlib.crc32(bytes(data[start:start + 4 + length])) & 0xFFFFFFFF
+    data[start + 4 + length:start + 8 + length] = struct.pack('>I', crc)
+    return bytes(data)
+
+
 def jpeg_bomb(width: int, height: int) -> bytes:
     """An 8x8 baseline JPEG whose frame header (SOF0) is rewritten to ``width`` x ``height``.
 

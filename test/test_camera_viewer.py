@@ -21,6 +21,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from selfie_seg_ros.engine.catalog import MULTICLASS_LABELS
 from selfie_seg_ros.engine.effects import colorize, make_palette
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
 from selfie_seg_ros.ros import harness
 from selfie_seg_ros.ros.camera import (
     CameraNode,
@@ -31,7 +32,7 @@ from selfie_seg_ros.ros.camera import (
     open_source,
     output_size,
 )
-from selfie_seg_ros.ros.image_io import ImageDecodeError
+from selfie_seg_ros.ros.image_io import ImageDecodeError, OversizedImageError
 from selfie_seg_ros.ros.image_io import decode_native as image_to_array
 from selfie_seg_ros.ros.viewer import (
     full_topic,
@@ -201,6 +202,23 @@ def test_viewer_topic_names_and_arguments():
     assert args.topics == ['mask', 'overlay', 'blurred'] and args.prefix == '/selfie_seg'
     with pytest.raises(SystemExit):
         parse_args(['--duration', '-1'])
+    assert args.max_pixels == DEFAULT_MAX_PIXELS
+    assert parse_args(['--max-pixels', '4800']).max_pixels == 4800
+    for bad in ('0', 'lots', str(MAX_PIXELS_CEILING + 1)):
+        with pytest.raises(SystemExit):
+            parse_args(['--max-pixels', bad])
+
+
+def test_viewer_decoder_refuses_frames_above_its_pixel_limit():
+    mask = np.zeros((40, 120), np.uint8)
+    msg = _image('mono8', mask, 120)
+    assert image_to_array(msg, 4800).shape == (40, 120)
+    with pytest.raises(OversizedImageError, match='4800'):
+        image_to_array(msg, 4799)
+    # A header that lies about a huge size is refused from the header alone.
+    liar = Image(height=1 << 15, width=1 << 15, encoding='mono8', step=1 << 15, data=bytes(64))
+    with pytest.raises(OversizedImageError):
+        image_to_array(liar)
 
 
 # ---------------------------------------------------------------- real processes over DDS

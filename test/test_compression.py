@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
+from bombs import png_with_corrupt_stream
+from PIL import Image as PILImage
 
 from selfie_seg_ros.engine.compression import compress_image, compressed_format
 
@@ -88,3 +92,64 @@ def test_damaged_jpeg_messages_decode_without_stderr(capfd):
         from selfie_seg_ros.engine.compression import decode_jpeg
 
         decode_jpeg(data[:2] + bytes(len(data) - 2))
+
+
+def _pngs() -> dict[str, bytes]:
+    """PNGs of every colour type and bit depth a camera or a user might send."""
+    rng = np.random.default_rng(5)
+    colour = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    grey = colour[:, :, 0].copy()
+    pngs = {
+        'bgr8': cv2.imencode('.png', colour)[1].tobytes(),
+        'bgra8': cv2.imencode('.png', np.dstack([colour, grey]))[1].tobytes(),
+        'mono8': cv2.imencode('.png', grey)[1].tobytes(),
+        'bgr16': cv2.imencode('.png', colour.astype(np.uint16) * 257 + 3)[1].tobytes(),
+        'mono16': cv2.imencode('.png', grey.astype(np.uint16) * 251)[1].tobytes(),
+    }
+
+    def pillow(image: PILImage.Image, **options: object) -> bytes:
+        out = io.BytesIO()
+        image.save(out, format='PNG', **options)
+        return out.getvalue()
+
+    palette = PILImage.fromarray(colour[:, :, ::-1].copy()).quantize(16)
+    pngs['palette'] = pillow(palette)
+    pngs['palette+tRNS'] = pillow(palette, transparency=3)
+    pngs['palette 4-bit'] = pillow(palette, bits=4)
+    pngs['grey+alpha'] = pillow(PILImage.fromarray(np.dstack([grey, 255 - grey]), 'LA'))
+    pngs['1-bit'] = pillow(PILImage.fromarray(grey > 127))
+    return pngs
+
+
+@pytest.mark.parametrize('kind', list(_pngs()))
+def test_png_decodes_as_opencv_decodes_it(kind):
+    from selfie_seg_ros.engine.compression import decode_png
+
+    data = _pngs()[kind]
+    reference = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    decoded = decode_png(data)
+    assert decoded.dtype == np.uint8 and decoded.flags['C_CONTIGUOUS']
+    assert np.array_equal(decoded, reference)
+
+
+def test_png_with_a_corrupt_stream_is_refused_and_prints_nothing(capfd):
+    from sensor_msgs.msg import CompressedImage
+
+    from selfie_seg_ros.cli.bag import FrameError
+    from selfie_seg_ros.cli.bag import decode_compressed as decode_recorded
+    from selfie_seg_ros.engine.compression import decode_png
+    from selfie_seg_ros.engine.limits import decode_bytes
+    from selfie_seg_ros.ros.image_io import ImageDecodeError, decode_compressed
+
+    data = png_with_corrupt_stream()
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None
+    assert 'libpng error' in capfd.readouterr().err  # what OpenCV's libpng prints
+    with pytest.raises(ValueError, match='PNG data could not be decoded'):
+        decode_png(data)
+    with pytest.raises(ValueError, match='could not be decoded'):
+        decode_bytes(data)
+    with pytest.raises(ImageDecodeError):
+        decode_compressed(CompressedImage(format='png', data=data))
+    with pytest.raises(FrameError):
+        decode_recorded(CompressedImage(format='png', data=data))
+    assert capfd.readouterr().err == ''

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from bombs import jpeg_bomb, png_bomb
+from bombs import jpeg_bomb, png_bomb, png_with_corrupt_stream
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from ros_harness import BIN, NodeProcess, Peer, bgr_image_msg, ros_env, unique_domain_id
@@ -170,8 +170,18 @@ def test_bombs_on_the_compressed_topic_are_refused_cheaply(compressed_node):
     cleared = _wait_status(peer, lambda s: s.level != DiagnosticStatus.ERROR,
                            lambda: peer.compressed_pub.publish(_compressed(good)))
     assert 'oversized' not in cleared.message
+    # Damage only the decoder can see (a corrupt deflate stream under valid checksums) is
+    # refused too, and no decoder prints its own line per frame outside the log throttle.
+    damaged = _compressed(png_with_corrupt_stream(), later, 'png')
+    for _ in range(10):
+        peer.compressed_pub.publish(damaged)
+        time.sleep(0.02)
+    again = int(time.time()) + 1
+    assert peer.wait_for(lambda: len(_masks_after(peer, again)) > 0, timeout=15,
+                         publish=lambda: peer.compressed_pub.publish(_compressed(good, again)))
     output = node.output()
     assert 'Traceback' not in output
+    assert 'libpng' not in output and 'Corrupt JPEG' not in output, output[-2000:]
     # Refusals are logged, throttled: far fewer lines than refused frames.
     assert 0 < output.count('skipping oversized frame') < sent[0] / 2
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, ImageTooLargeError
+from selfie_seg_ros.engine.errors import ImageTooLargeError
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS
 from selfie_seg_ros.ros import image_io
 from selfie_seg_ros.ros.image_io import (
     SUPPORTED_ENCODINGS,

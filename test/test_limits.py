@@ -20,10 +20,10 @@ from bombs import jpeg_bomb, png_bomb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from selfie_seg_ros.engine.errors import ImageTooLargeError, SegmentationError
 from selfie_seg_ros.engine.limits import (
     DEFAULT_MAX_PIXELS,
     MAX_PIXELS_CEILING,
-    ImageTooLargeError,
     check_max_pixels,
     check_opencv_span,
     decode_bytes,
@@ -51,8 +51,10 @@ def test_header_size_reads_every_supported_format(ext, fmt):
 def test_default_limit_admits_8k_and_refuses_more():
     assert DEFAULT_MAX_PIXELS >= 7680 * 4320
     assert DEFAULT_MAX_PIXELS >= 8192 * 8192
-    with pytest.raises(ImageTooLargeError, match='8193x8192'):
+    with pytest.raises(ImageTooLargeError, match='8193x8192') as refused:
         decode_bytes(jpeg_bomb(8193, 8192))
+    # One of the engine's errors for callers that catch those, a ValueError for the rest.
+    assert isinstance(refused.value, SegmentationError) and isinstance(refused.value, ValueError)
 
 
 @pytest.mark.parametrize('bomb', [jpeg_bomb(30000, 30000), png_bomb(30000, 30000),
@@ -128,7 +130,7 @@ def test_resize_to_model_refuses_rows_beyond_opencv_range_instead_of_crashing():
     """
     code = textwrap.dedent("""
         import numpy as np
-        from selfie_seg_ros.engine.limits import ImageTooLargeError
+        from selfie_seg_ros.engine.errors import ImageTooLargeError
         from selfie_seg_ros.engine.processing import resize_to_model
         buffer = np.zeros(64, np.uint8)
         fake = np.lib.stride_tricks.as_strided(buffer, (27000, 27000, 3), (81000, 3, 1))
@@ -165,7 +167,8 @@ def test_bombs_cost_almost_no_memory():
     """The child's peak RSS with both 30000x30000 bombs stays that of a bare import."""
     code = textwrap.dedent("""
         from bombs import jpeg_bomb, png_bomb
-        from selfie_seg_ros.engine.limits import ImageTooLargeError, decode_bytes
+        from selfie_seg_ros.engine.errors import ImageTooLargeError
+        from selfie_seg_ros.engine.limits import decode_bytes
         for bomb in (jpeg_bomb(30000, 30000), png_bomb(30000, 30000)):
             try:
                 decode_bytes(bomb)

@@ -19,9 +19,8 @@ import skimage.data
 
 from selfie_seg_ros.engine.catalog import CATALOG, MULTICLASS_LABELS
 from selfie_seg_ros.engine.convert import ModelLoadError
-from selfie_seg_ros.engine.errors import UnknownModelError
+from selfie_seg_ros.engine.errors import ImageTooLargeError, UnknownModelError
 from selfie_seg_ros.engine.fetch import FetchError
-from selfie_seg_ros.engine.limits import ImageTooLargeError
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import (
     DeviceError,

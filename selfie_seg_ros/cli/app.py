@@ -29,9 +29,12 @@ from selfie_seg_ros.engine.effects import (
     make_palette,
     overlay,
 )
-from selfie_seg_ros.engine.errors import SegmentationError, UnknownModelError
-from selfie_seg_ros.engine.limits import (
+from selfie_seg_ros.engine.errors import (
     ImageTooLargeError,
+    SegmentationError,
+    UnknownModelError,
+)
+from selfie_seg_ros.engine.limits import (
     check_pixels,
     read_image_file,
 )

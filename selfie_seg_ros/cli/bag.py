@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, compress_image, decode_jpeg
+from selfie_seg_ros.engine.compression import DEFAULT_JPEG_QUALITY, compress_image, decode_encoded
 from selfie_seg_ros.engine.effects import (
     ANONYMISING_EFFECTS,
     EffectOptions,
@@ -219,7 +219,7 @@ def decode_compressed(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     except ValueError as error:
         raise FrameError(str(error)) from None
     try:
-        image = decode_jpeg(data) if kind == 'JPEG' else cv2.imdecode(data, cv2.IMREAD_COLOR)
+        image = decode_encoded(data, kind)
     except ValueError:
         image = None
     if image is None or image.size == 0:

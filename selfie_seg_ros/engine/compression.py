@@ -5,16 +5,20 @@
 ``'<encoding>; <codec> compressed <target>'`` where ``<target>`` is ``bgr8`` (or ``bgr16``) for
 colour images and empty for grey ones: ``'bgr8; jpeg compressed bgr8'``,
 ``'mono8; png compressed '`` (with the trailing space). Its subscriber, rqt_image_view, rviz2
-and Foxglove read that string, so the same one is written here. Pure OpenCV: no ROS.
+and Foxglove read that string, so the same one is written here. Decoding is silent: no
+library's own error lines on stderr, whatever the data. No ROS.
 """
 
 from __future__ import annotations
 
+import io
+import warnings
 from typing import Literal, get_args
 
 import cv2
 import numpy as np
 import simplejpeg
+from PIL import Image as PILImage
 
 Codec = Literal['jpeg', 'png']
 CODECS: tuple[str, ...] = get_args(Codec)
@@ -110,3 +114,66 @@ def decode_jpeg(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray
     """
     buffer = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
     return simplejpeg.decode_jpeg(buffer, colorspace='BGR', strict=False)
+
+
+def decode_png(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    """Decode PNG data to HxWx3 uint8 BGR, silently, with ``cv2.imdecode(..., IMREAD_COLOR)``'s
+    result: grey is expanded, alpha dropped, palettes applied, 16-bit samples keep their high
+    byte.
+
+    ``cv2.imdecode`` lets libpng print one "libpng error: ..." line on stderr per damaged frame
+    (a corrupt zlib stream under valid chunk checksums), outside any log throttle; Pillow
+    reports the damage as an exception only.
+
+    Raises:
+        ValueError: data that is not a complete, intact PNG.
+    """
+    buffer = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # bomb and palette-transparency notes: not errors
+            with PILImage.open(io.BytesIO(buffer), formats=['PNG']) as image:
+                image.load()
+                return _png_to_bgr8(image)
+    except Exception as error:  # Pillow raises many types for damaged data: all mean unreadable
+        reason = error or type(error).__name__
+        raise ValueError(f'PNG data could not be decoded: {reason}') from None
+
+
+def _png_to_bgr8(image: PILImage.Image) -> np.ndarray:
+    mode = image.mode
+    if mode == '1':
+        image, mode = image.convert('L'), 'L'
+    elif mode in ('P', 'PA'):
+        image, mode = image.convert('RGBA'), 'RGBA'
+    pixels = np.asarray(image)
+    if mode.startswith('I'):  # 16-bit grey ('I;16', 'I;16B' or 'I' in older Pillow)
+        return cv2.cvtColor((pixels.astype(np.uint32) >> 8).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    if mode == 'L':
+        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    if mode == 'LA':
+        return cv2.cvtColor(np.ascontiguousarray(pixels[:, :, 0]), cv2.COLOR_GRAY2BGR)
+    if mode == 'RGB':
+        return cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    if mode == 'RGBA':
+        return cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGR)
+    raise ValueError(f'PNG data decoded to unsupported mode {mode}')
+
+
+def decode_encoded(data: bytes | bytearray | memoryview | np.ndarray,
+                   kind: str) -> np.ndarray | None:
+    """Decode encoded image data of a known kind (Pillow's format name) to BGR, silently where
+    the kind is one a camera streams: JPEG and PNG.
+
+    Returns:
+        HxWx3 uint8 BGR; None where OpenCV could not decode another kind.
+
+    Raises:
+        ValueError: JPEG or PNG data that cannot be decoded.
+    """
+    if kind == 'JPEG':
+        return decode_jpeg(data)
+    if kind == 'PNG':
+        return decode_png(data)
+    array = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+    return cv2.imdecode(array, cv2.IMREAD_COLOR)

@@ -32,6 +32,10 @@ class UnsupportedOperatorError(ModelLoadError):
     """A .tflite model uses a custom operator that no translation here covers."""
 
 
+class ImageTooLargeError(SegmentationError, ValueError):
+    """An image declares more pixels than the limit; nothing was decoded."""
+
+
 class DeviceError(SegmentationError, RuntimeError):
     """The requested OpenVINO device is unknown or not present on this machine."""
 

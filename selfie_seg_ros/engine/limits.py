@@ -16,9 +16,11 @@ import re
 import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image as PILImage
+
+from selfie_seg_ros.engine.compression import decode_encoded
+from selfie_seg_ros.engine.errors import ImageTooLargeError
 
 DEFAULT_MAX_PIXELS = 8192 * 8192
 """67,108,864 pixels: admits 8K UHD (7680x4320) and 8192x8192."""
@@ -34,10 +36,6 @@ OPENCV_MAX_OFFSET = (1 << 31) - 1
 
 # Pillow warns (or raises) about decompression bombs by its own limit; ours is checked here.
 warnings.filterwarnings('ignore', category=PILImage.DecompressionBombWarning)
-
-
-class ImageTooLargeError(ValueError):
-    """An image declares more pixels than the limit; nothing was decoded."""
 
 
 def check_max_pixels(value: object) -> int:
@@ -198,8 +196,11 @@ def decode_bytes(data: bytes | bytearray | memoryview, max_pixels: int = DEFAULT
         ImageTooLargeError: the header declares more than ``max_pixels`` pixels.
         ValueError: not an image, truncated or corrupt.
     """
-    header_size(data, what, max_pixels)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    kind, _, _ = header_size(data, what, max_pixels)
+    try:
+        image = decode_encoded(np.frombuffer(data, np.uint8), kind)
+    except ValueError:
+        image = None
     if image is None or image.size == 0:
         raise ValueError(f'{what} could not be decoded: corrupt or unsupported')
     check_pixels(image.shape[1], image.shape[0], max_pixels, what)

@@ -34,7 +34,8 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, ImageTooLargeError, read_image_file
+from selfie_seg_ros.engine.errors import ImageTooLargeError
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, read_image_file
 from selfie_seg_ros.engine.processing import cover_crop
 from selfie_seg_ros.ros import process
 from selfie_seg_ros.ros.image_io import encode_image

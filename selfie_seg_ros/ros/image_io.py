@@ -37,11 +37,11 @@ from selfie_seg_ros.engine.compression import (
     DEFAULT_JPEG_QUALITY,
     Codec,
     compress_image,
-    decode_jpeg,
+    decode_encoded,
 )
+from selfie_seg_ros.engine.errors import ImageTooLargeError
 from selfie_seg_ros.engine.limits import (
     DEFAULT_MAX_PIXELS,
-    ImageTooLargeError,
     check_pixels,
     header_size,
 )
@@ -306,7 +306,7 @@ def decode_image(msg: Image, *, copy: bool = True,
     return _ADAPTER.decode_image(msg, checked)
 
 
-def decode_native(msg: Image) -> np.ndarray:
+def decode_native(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a ``sensor_msgs/Image`` keeping what a BGR conversion would lose (e.g. to save it).
 
     Checked like :func:`decode_image`. Grey stays HxW uint8 (a mask keeps its class ids), 16-bit
@@ -319,7 +319,7 @@ def decode_native(msg: Image) -> np.ndarray:
     Raises:
         ImageDecodeError: as :func:`decode_image` (big-endian 16-bit data is accepted here).
     """
-    checked = _check_image(msg, native=True)
+    checked = _check_image(msg, native=True, max_pixels=max_pixels)
     pixels = checked.pixels
     if checked.fmt.sixteen_bit:
         order = '>' if getattr(msg, 'is_bigendian', 0) else '<'
@@ -382,8 +382,10 @@ def decode_compressed(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS
     except ValueError as error:
         raise ImageDecodeError(str(error)) from None
     try:
-        # JPEG through decode_jpeg: the libraries' libjpeg prints damaged frames on stderr.
-        image = decode_jpeg(raw) if kind == 'JPEG' else _ADAPTER.library_compressed(msg)
+        # JPEG and PNG decode here: the libraries' libjpeg and libpng print damaged frames on
+        # stderr, once per frame and outside any log throttle.
+        image = (decode_encoded(raw, kind) if kind in ('JPEG', 'PNG')
+                 else _ADAPTER.library_compressed(msg))
     except Exception:
         # rosbags-image asserts on undecodable data; cv2 raises on some; None is checked below.
         image = None

@@ -53,8 +53,9 @@ from selfie_seg_ros.engine.effects import (
     overlay,
     parse_rgb,
 )
+from selfie_seg_ros.engine.errors import ImageTooLargeError
 from selfie_seg_ros.engine.hot_swap import BackgroundBuilder, BuildResult, HotSwap
-from selfie_seg_ros.engine.limits import ImageTooLargeError, read_image_file
+from selfie_seg_ros.engine.limits import read_image_file
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
 from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process

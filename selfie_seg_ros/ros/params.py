@@ -22,9 +22,9 @@ import numpy as np
 from selfie_seg_ros.engine.catalog import check_model_reference, resolve_classes
 from selfie_seg_ros.engine.devices import device_names, valid_device
 from selfie_seg_ros.engine.effects import parse_rgb
+from selfie_seg_ros.engine.errors import ImageTooLargeError
 from selfie_seg_ros.engine.limits import (
     DEFAULT_MAX_PIXELS,
-    ImageTooLargeError,
     check_pixels,
     image_file_size,
 )

@@ -36,6 +36,7 @@ from sensor_msgs.msg import Image
 
 from selfie_seg_ros.engine.catalog import default_labels
 from selfie_seg_ros.engine.effects import colorize, make_palette
+from selfie_seg_ros.engine.limits import DEFAULT_MAX_PIXELS, check_max_pixels
 from selfie_seg_ros.ros import process
 from selfie_seg_ros.ros.image_io import decode_native
 
@@ -100,10 +101,14 @@ class Viewer(Node):
     """Subscribes the output topics, keeps the latest frame of each, saves and reports."""
 
     def __init__(self, out_dir: Path, prefix: str, topics: Sequence[str], save_every: float,
-                 best_effort: bool) -> None:
-        """Subscribe ``prefix/<topic>`` per topic; save to ``out_dir`` every ``save_every`` s."""
+                 best_effort: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        """Subscribe ``prefix/<topic>`` per topic; save to ``out_dir`` every ``save_every`` s.
+
+        Frames declaring more than ``max_pixels`` pixels are refused, not decoded.
+        """
         super().__init__(NODE_NAME)
         self._out_dir = out_dir
+        self._max_pixels = max_pixels
         out_dir.mkdir(parents=True, exist_ok=True)
         reliability = ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5, reliability=reliability)
@@ -150,7 +155,7 @@ class Viewer(Node):
             if stats.latest is None or stats.saved_count == stats.count:
                 continue
             try:
-                array = decode_native(stats.latest)
+                array = decode_native(stats.latest, self._max_pixels)
                 save_png(self._out_dir / stats.file_name, array)
                 if is_class_mask(stats.name, stats.latest.encoding):
                     color_name = topic_file_name(f'{stats.name}_color')
@@ -194,6 +199,13 @@ class Viewer(Node):
         return lines
 
 
+def _max_pixels(text: str) -> int:
+    try:
+        return check_max_pixels(int(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse the viewer's command line (without ROS arguments)."""
     parser = argparse.ArgumentParser(
@@ -214,6 +226,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help='exit with code 1 if a topic delivered fewer frames (default: 0)')
     parser.add_argument('--best-effort', action='store_true',
                         help='subscribe best effort (matches any publisher) instead of reliable')
+    parser.add_argument('--max-pixels', type=_max_pixels, default=DEFAULT_MAX_PIXELS, metavar='N',
+                        help='refuse frames declaring more pixels (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.save_every < 0 or args.duration < 0 or args.min_frames < 0:
         parser.error('--save-every, --duration and --min-frames must not be negative')
@@ -228,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with process.StopSignal() as stop:
         try:
             process.init(argv)
-            viewer = Viewer(args.out, args.prefix, args.topics, args.save_every, args.best_effort)
+            viewer = Viewer(args.out, args.prefix, args.topics, args.save_every, args.best_effort,
+                            args.max_pixels)
             executor = SingleThreadedExecutor()
             executor.add_node(viewer)
             process.spin_until_stopped(executor, stop, duration_s=args.duration or None)
