@@ -54,6 +54,7 @@ from common import (
 )
 from tutorial_reference import tutorial_effects
 
+from selfie_seg_ros.engine.compositor import Compositor
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
     Scratch,
@@ -142,7 +143,7 @@ def engine_cases(
     palette = make_palette(segmenter.labels)
     options = EffectOptions(effect='blur', blur_strength=55)
     prepared, _ = resize_to_model(frame, segmenter.input_size, segmenter.resize_mode)
-    scratch = Scratch()  # reused across frames, as the node and the CLI do
+    scratch = Scratch(compositor=Compositor(segmenter.core))  # as the node and the CLI do
 
     def all_outputs() -> object:
         result = segmenter.segment(frame)
@@ -188,7 +189,7 @@ def output_steps(segmenter: Segmenter, frame: np.ndarray) -> dict[str, Callable[
     palette = make_palette(segmenter.labels)
     result = segmenter.segment(frame)
     blurred = blur_image(frame, 55)
-    scratch = Scratch()
+    scratch = Scratch(compositor=Compositor(segmenter.core))
     steps = {
         'segment(foreground=True)': lambda: segmenter.segment(frame),
         'overlay (colorize + addWeighted)': lambda: overlay(

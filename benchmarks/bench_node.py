@@ -413,12 +413,14 @@ def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] =
 
 
 def summarize_profile(raw: Path) -> dict[str, Any]:
-    """Inclusive and self sample shares per function, for the worker and the executor threads.
+    """Inclusive and self sample shares per function, for the worker, painter and executor
+    threads.
 
     py-spy's raw output is one collapsed stack per line, ``thread (tid): name;frame;... count``.
     """
     threads: Counter[str] = Counter()
-    groups = {'worker': ('inclusive', 'self'), 'executor': ('inclusive', 'self')}
+    groups = {'worker': ('inclusive', 'self'), 'painter': ('inclusive', 'self'),
+              'executor': ('inclusive', 'self')}
     counts = {group: {kind: Counter() for kind in kinds} for group, kinds in groups.items()}
     totals: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
@@ -429,6 +431,8 @@ def summarize_profile(raw: Path) -> dict[str, Any]:
         threads[thread] += count
         if 'selfie_seg_worker' in thread:
             group = 'worker'
+        elif 'selfie_seg_painter' in thread:
+            group = 'painter'
         elif 'ThreadPoolExecutor' in thread or 'MainThread' in thread:
             group = 'executor'  # MultiThreadedExecutor: callbacks run in its pool threads
         else:
@@ -456,10 +460,10 @@ def _frame_name(frame: str, line: bool = False) -> str:
 
 
 def profile_text(result: dict[str, Any]) -> str:
-    """Where the worker and the executor threads spend their samples (idle included)."""
+    """Where the worker, painter and executor threads spend their samples (idle included)."""
     lines = ['samples per thread: ' + ', '.join(
         f'{name} {count}' for name, count in list(result['threads'].items())[:8])]
-    for group in ('worker', 'executor'):
+    for group in ('worker', 'painter', 'executor'):
         total = max(result[f'{group}_samples'], 1)
         lines.append(f'{group} threads, inclusive share of {total} samples:')
         lines += [f'  {count / total:6.1%}  {name}'

@@ -110,6 +110,53 @@ def test_outputs_keep_header_size_and_encoding(running, photos, photo):
         assert mask[:, :200].mean() < 0.05  # plain grey border: background
 
 
+def test_each_frames_outputs_are_made_from_that_frame_under_fast_input(running, photos):
+    """The two worker threads never mix frames: at a rate above what the node keeps up with,
+    alternating frames, every overlay is exactly that frame's picture with that frame's mask,
+    and every blurred image keeps that frame's person sharp."""
+    from selfie_seg_ros.engine.effects import make_palette, overlay
+
+    _, peer = running
+    person = cv2.resize(photos['astronaut'], (720, 720))
+    frames = []
+    for left in (0, 560):
+        frame = np.full((720, 1280, 3), 90, np.uint8)
+        frame[:, left:left + 720] = person
+        frames.append(frame)
+    stamps = Stamps()
+    sent: dict[tuple[int, int], int] = {}
+    peer.received.clear()
+
+    def publish() -> None:
+        index = len(sent) % 2
+        msg = bgr_image_msg(frames[index], stamps.next(), 'camera_optical')
+        sent[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = index
+        peer.image_pub.publish(msg)
+
+    def by_stamp(topic: str) -> dict:
+        return {(m.header.stamp.sec, m.header.stamp.nanosec): m
+                for m in peer.received.get(topic)
+                if (m.header.stamp.sec, m.header.stamp.nanosec) in sent}
+
+    def complete() -> set:
+        return set(by_stamp('mask')) & set(by_stamp('overlay')) & set(by_stamp('blurred'))
+
+    assert peer.wait_for(lambda: len({sent[k] for k in complete()}) == 2 and len(complete()) >= 12,
+                         timeout=30, publish=publish, period=0.01)
+    masks, overlays, blurred = by_stamp('mask'), by_stamp('overlay'), by_stamp('blurred')
+    palette = make_palette(['background', 'person'])
+    for key in complete():
+        frame = frames[sent[key]]
+        mask = image_array(masks[key])
+        assert 0.1 < mask.mean() < 0.6
+        expected = overlay(frame, mask, palette, 0.5)
+        assert np.array_equal(image_array(overlays[key]), expected), key
+        sure = cv2.erode(mask, np.ones((25, 25), np.uint8)) > 0
+        other = frames[1 - sent[key]]
+        sharp = np.abs(image_array(blurred[key]).astype(int) - frame)[sure].mean()
+        assert sharp < np.abs(other.astype(int) - frame)[sure].mean() / 4, key
+
+
 def test_labels_parameter_is_filled_from_the_model(running):
     _, peer = running
     assert peer.get_parameter('labels') == ['background', 'person']

@@ -22,6 +22,7 @@ from selfie_seg_ros.engine.catalog import (
     WheelSource,
     get_entry,
 )
+from selfie_seg_ros.engine.compositor import Compositor
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
     Scratch,
@@ -364,7 +365,8 @@ def run_video(args: argparse.Namespace) -> int:
     if args.max_frames:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
     writer: cv2.VideoWriter | None = None
-    scratch = Scratch()  # work buffers reused from frame to frame
+    # Work buffers reused from frame to frame; blends in one OpenVINO pass.
+    scratch = Scratch(compositor=Compositor(segmenter.core))
     file_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     frames, infer_total, started = 0, 0.0, time.perf_counter()
     progress = tqdm(total=total or None, unit='frame', disable=args.camera is not None)

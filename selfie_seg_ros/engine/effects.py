@@ -12,7 +12,7 @@ import math
 from array import array as int_array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 import cv2
 import numpy as np
@@ -177,6 +177,14 @@ def _sequence(value: object) -> bool:
         isinstance(value, np.ndarray) and value.ndim == 1)
 
 
+class CompositeFunction(Protocol):
+    """Writes ``alpha * front + (1 - alpha) * back``, rounded, into ``out`` and returns it."""
+
+    def __call__(self, front: np.ndarray, back: np.ndarray, alpha: np.ndarray,
+                 out: np.ndarray) -> np.ndarray:
+        """Blend checked inputs (same-shape uint8 images, HxW float32 alpha) into ``out``."""
+
+
 class Scratch:
     """Work buffers that one caller reuses from frame to frame.
 
@@ -184,12 +192,16 @@ class Scratch:
     stream (the node's worker, the CLI's video loop) keeps one ``Scratch`` and passes it to the
     effect functions. A ``Scratch`` serves one thread at a time; without one, every call
     allocates its own buffers. Results returned to the caller never live in these buffers.
+
+    A ``compositor`` (e.g. :class:`selfie_seg_ros.engine.compositor.Compositor`, one fused
+    OpenVINO pass) takes over :func:`composite`'s blend from ``cv2.blendLinear``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, compositor: CompositeFunction | None = None) -> None:
         """Start empty: buffers are made on first use and remade when the frame size changes."""
         self._buffers: dict[str, np.ndarray] = {}
         self._solid_color: Color | None = None
+        self.compositor = compositor
 
     def buffer(self, key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         """The buffer named ``key``, reused while its shape and dtype stay the same."""
@@ -367,6 +379,9 @@ def composite(
     _check_alpha(alpha, front.shape[:2], 'alpha')
     if out is not None and (out.shape != front.shape or out.dtype != np.uint8):
         raise ValueError(f'out must be {front.shape} uint8, got {out.shape} {out.dtype}')
+    compositor = scratch.compositor if scratch is not None else None
+    if compositor is not None and (out is None or out.flags['C_CONTIGUOUS']):
+        return compositor(front, back, alpha, np.empty_like(front) if out is None else out)
     inverse = np.subtract(1.0, alpha, out=_buffer(scratch, 'composite', alpha.shape, np.float32))
     if out is None:
         return cv2.blendLinear(front, back, alpha, inverse)

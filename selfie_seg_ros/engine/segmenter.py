@@ -524,6 +524,11 @@ class Segmenter:
         return self._options.device
 
     @property
+    def core(self) -> ov.Core:
+        """The OpenVINO Core the model is compiled on (shared with a pool's other users)."""
+        return self._core
+
+    @property
     def inference_precision(self) -> str:
         """The precision the compiled model computes in ('f32', 'bf16', 'f16'; '' if unknown)."""
         compiled = self._compiled

@@ -10,7 +10,10 @@ configures and activates itself.
 The node only translates messages and parameters; the Segmenter and the effects module do the work,
 exactly as in the CLI. Frames are processed off the executor thread with a latest-frame
 policy: a new frame replaces one that is still waiting, so latency stays bounded when the camera is
-faster than the model.
+faster than the model. Two threads share each frame's work: the first segments it and publishes
+the mask (and the confidence and instances), the second makes and publishes the pictures (mask
+colours, overlay, blurred) while the first segments the next frame. They meet at a rendezvous
+(``engine.handoff``), so at most two frames are in flight and a frame's outputs are all published.
 
 Parameter changes are judged as a whole before anything is applied (on-set callback). A change of
 ``model``, ``model_labels``, ``device`` or ``precision`` then builds the new model on a background
@@ -28,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from selfie_seg_ros.engine.compositor import Compositor
 from selfie_seg_ros.engine.effects import (
     EffectOptions,
     Scratch,
@@ -54,10 +58,11 @@ from selfie_seg_ros.engine.effects import (
     parse_rgb,
 )
 from selfie_seg_ros.engine.errors import ImageTooLargeError
+from selfie_seg_ros.engine.handoff import Handoff
 from selfie_seg_ros.engine.hot_swap import BackgroundBuilder, BuildResult, HotSwap
 from selfie_seg_ros.engine.limits import read_image_file
 from selfie_seg_ros.engine.model_pool import ModelPool, one_thread_core
-from selfie_seg_ros.engine.segmenter import Segmenter, SegmenterOptions
+from selfie_seg_ros.engine.segmenter import Segmentation, Segmenter, SegmenterOptions
 from selfie_seg_ros.ros import image_io, params, process
 from selfie_seg_ros.ros.diagnostics import build_status
 from selfie_seg_ros.ros.image_io import (
@@ -81,6 +86,8 @@ from selfie_seg_ros.ros.stats import FrameStats
 
 OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
 """The node's output pictures, published raw on ``~/<name>``."""
+PAINTED = frozenset(OUTPUTS[1:])
+"""The pictures the second worker thread makes from a segmented frame."""
 COMPRESSED_OUTPUTS = tuple(f'{name}/compressed' for name in OUTPUTS)
 ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances')
 """Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence,
@@ -121,6 +128,29 @@ class BuildRequest:
     options: SegmenterOptions
 
 
+@dataclass
+class _FrameBuffers:
+    """What a frame keeps from segmentation until its pictures are made; two sets alternate."""
+
+    mask: ImageBuffer = field(default_factory=ImageBuffer)
+    scratch: Scratch = field(default_factory=Scratch)
+
+
+@dataclass
+class _Segmented:
+    """A segmented frame on its way to the second thread, with the settings it was read with."""
+
+    msg: Image | CompressedImage
+    image: np.ndarray
+    result: Segmentation
+    palette: np.ndarray
+    effects: EffectOptions
+    alpha: float
+    quality: int
+    wanted: frozenset[str]
+    started: float
+
+
 def _lower_thread_priority() -> None:
     # Linux: a thread id is a valid target of setpriority; elsewhere the thread keeps its priority.
     with contextlib.suppress(AttributeError, OSError):
@@ -149,9 +179,13 @@ class SelfieSegNode(LifecycleNode):
         if self._apply_after_set:
             self.add_post_set_parameters_callback(self._on_parameters_set)
         self._stats = FrameStats(ALL_OUTPUTS)
-        self._scratch = Scratch()  # the worker's effect buffers, reused from frame to frame
-        self._buffers = {name: ImageBuffer() for name in OUTPUTS}
-        """The worker's output images, one per topic, reused from frame to frame."""
+        # The painter's effect buffers, reused from frame to frame; it blends in one OpenVINO
+        # pass (a single thread, like the rest of its frame work).
+        self._scratch = Scratch(compositor=Compositor(self._pool.core))
+        self._buffers = {name: ImageBuffer() for name in PAINTED}
+        """The painter's output images, one per topic, reused from frame to frame."""
+        self._frame_buffers = (_FrameBuffers(), _FrameBuffers())
+        self._next_buffers = 0
         # Builds models, and closes swapped-out ones (closing takes milliseconds): never on the
         # executor or the worker. One thread for the node's life (see BackgroundBuilder).
         self._builder: BackgroundBuilder[BuildRequest, LoadedModel] = BackgroundBuilder(
@@ -177,6 +211,8 @@ class SelfieSegNode(LifecycleNode):
         self._frame_ready = threading.Condition()
         self._stopping = False
         self._worker: threading.Thread | None = None
+        self._painter: threading.Thread | None = None
+        self._handoff: Handoff[_Segmented] = Handoff()
         self._camera_info: CameraInfo | None = None
         self._outputs: dict[str, Any] = {}
         self._info_pub: Any = None
@@ -283,8 +319,12 @@ class SelfieSegNode(LifecycleNode):
         with self._frame_ready:
             self._stopping = False
             self._pending = None
+        self._handoff = Handoff()
         self._worker = threading.Thread(target=self._work, name='selfie_seg_worker', daemon=True)
+        self._painter = threading.Thread(target=self._paint_all, name='selfie_seg_painter',
+                                         daemon=True)
         self._worker.start()
+        self._painter.start()
 
     def _stop_intake(self) -> None:
         """Destroy the subscriptions and the timer, then stop the worker after its frame."""
@@ -300,9 +340,12 @@ class SelfieSegNode(LifecycleNode):
             self._stopping = True
             self._pending = None
             self._frame_ready.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout=5.0)
-            self._worker = None
+        self._handoff.close()
+        for attribute in ('_worker', '_painter'):
+            thread = getattr(self, attribute)
+            if thread is not None:
+                thread.join(timeout=5.0)
+                setattr(self, attribute, None)
 
     def _destroy_publishers(self) -> None:
         for publisher in [*self._outputs.values(), self._info_pub]:
@@ -519,6 +562,7 @@ class SelfieSegNode(LifecycleNode):
     # -- worker ---------------------------------------------------------------------------------
 
     def _work(self) -> None:
+        """First thread: take the newest frame, segment it, publish what needs no pictures."""
         while True:
             with self._frame_ready:
                 while self._pending is None and not self._stopping:
@@ -526,29 +570,47 @@ class SelfieSegNode(LifecycleNode):
                 if self._stopping:
                     return
                 msg, self._pending = self._pending, None
-            try:
-                self._process(msg)
-            except ImageTooLargeError as error:
-                self._stats.count('oversized')
-                self.get_logger().error(
-                    f'skipping oversized frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
-                )
-            except ImageDecodeError as error:
-                self._stats.count('malformed')
-                self.get_logger().error(
-                    f'skipping malformed frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
-                )
-            except Exception as error:  # the worker must survive any single bad frame
-                if not rclpy.ok():
-                    return  # shutting down: publishers are gone with the context
-                self._stats.count('failed')
-                self.get_logger().error(
-                    f'frame failed: {type(error).__name__}: {error}',
-                    throttle_duration_sec=ERROR_LOG_PERIOD_S,
-                )
+            if not self._guarded(self._segment, msg):
+                return
 
-    def _process(self, msg: Image | CompressedImage) -> None:
-        wanted = {name for name, pub in self._outputs.items() if pub.get_subscription_count()}
+    def _paint_all(self) -> None:
+        """Second thread: make and publish the pictures of each segmented frame."""
+        while True:
+            segmented = self._handoff.take()
+            if segmented is None or not self._guarded(self._paint, segmented):
+                return
+
+    def _guarded(self, step: Any, item: Any) -> bool:
+        """Run one frame's step; a bad frame is counted and logged, never ends the thread.
+
+        Returns:
+            False when the node is shutting down (the thread should end).
+        """
+        try:
+            step(item)
+        except ImageTooLargeError as error:
+            self._stats.count('oversized')
+            self.get_logger().error(
+                f'skipping oversized frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
+            )
+        except ImageDecodeError as error:
+            self._stats.count('malformed')
+            self.get_logger().error(
+                f'skipping malformed frame: {error}', throttle_duration_sec=ERROR_LOG_PERIOD_S
+            )
+        except Exception as error:  # the worker must survive any single bad frame
+            if not rclpy.ok():
+                return False  # shutting down: publishers are gone with the context
+            self._stats.count('failed')
+            self.get_logger().error(
+                f'frame failed: {type(error).__name__}: {error}',
+                throttle_duration_sec=ERROR_LOG_PERIOD_S,
+            )
+        return True
+
+    def _segment(self, msg: Image | CompressedImage) -> None:
+        wanted = frozenset(
+            name for name, pub in self._outputs.items() if pub.get_subscription_count())
         if not wanted:
             self._stats.count('idle')
             return
@@ -558,84 +620,104 @@ class SelfieSegNode(LifecycleNode):
         image = (decode_compressed(msg, limit) if self._compressed
                  else decode_image(msg, copy=False, max_pixels=limit))
         effects, alpha, quality = self._effects, self._alpha, self._jpeg_quality
-        # 'overlay' and 'overlay/compressed' share one picture, made once.
         pictures = {name.partition('/')[0] for name in wanted}
         header = msg.header
         height, width = image.shape[:2]
-        scratch = self._scratch
-
-        def target(name: str, encoding: str) -> np.ndarray | None:
-            """Where a picture is made: its Image message's buffer when that is wanted."""
-            if name not in wanted:
-                return None
-            return self._buffers[name].pixels_for(height, width, encoding)
-
+        # This frame's mask and foreground stay untouched while the painter reads them: the
+        # next frame is segmented into the other set.
+        buffers = self._frame_buffers[self._next_buffers]
+        self._next_buffers ^= 1
         with self._model.use() as model:
             if model is None or effects is None:
                 return
             result = model.segmenter.segment(
                 image, foreground=bool(pictures & {'blurred', 'confidence'}),
-                mask_out=target('mask', 'mono8'),
-                foreground_out=scratch.buffer('foreground', (height, width), np.float32),
+                mask_out=buffers.mask.pixels_for(height, width, 'mono8'),
+                foreground_out=buffers.scratch.buffer('foreground', (height, width), np.float32),
                 timestamp=self._stream_time(header.stamp))
-        palette = model.palette
+        for name in ('mask', 'mask/compressed', 'confidence', 'instances'):
+            if name not in wanted:
+                continue
+            if name == 'mask':
+                out: Image | CompressedImage = buffers.mask.message_of(result.mask, 'mono8',
+                                                                        header)
+            elif name == 'mask/compressed':
+                out = encode_compressed(result.mask, 'png', header, quality=quality)
+            elif name == 'confidence':
+                out = encode_probability(result.foreground, header)
+            else:
+                if result.instances is None:  # a model without person instances
+                    continue
+                out = encode_image(result.instances, 'mono8', header)
+            self._outputs[name].publish(out)
+            self._stats.count(name)
+        self._publish_camera_info(header)
+        segmented = _Segmented(msg, image, result, model.palette, effects, alpha, quality,
+                               wanted, started)
+        if not pictures & PAINTED:
+            self._finish(segmented)
+        else:
+            self._handoff.put(segmented)
+
+    def _paint(self, segmented: _Segmented) -> None:
+        image, result, wanted = segmented.image, segmented.result, segmented.wanted
+        pictures = {name.partition('/')[0] for name in wanted}
+        header = segmented.msg.header
+        height, width = image.shape[:2]
+        scratch, palette = self._scratch, segmented.palette
+
+        def target(name: str) -> np.ndarray | None:
+            """Where a picture is made: its Image message's buffer when that is wanted."""
+            if name not in wanted:
+                return None
+            return self._buffers[name].pixels_for(height, width, 'bgr8')
+
         colored = None
         if pictures & {'mask_color', 'overlay'}:
-            colored_out = target('mask_color', 'bgr8')
+            colored_out = target('mask_color')
             if colored_out is None:
                 colored_out = scratch.buffer('colored', (height, width, 3), np.uint8)
             colored = colorize(result.mask, palette, scratch=scratch, out=colored_out)
         makers = {
-            'mask': lambda: result.mask,
             'mask_color': lambda: colored,
-            'overlay': lambda: overlay(image, result.mask, palette, alpha, colored=colored,
-                                       scratch=scratch, out=target('overlay', 'bgr8')),
-            'blurred': lambda: apply_background_effect(image, result.foreground, effects,
-                                                       scratch=scratch,
-                                                       out=target('blurred', 'bgr8')),
+            'overlay': lambda: overlay(image, result.mask, palette, segmented.alpha,
+                                       colored=colored, scratch=scratch, out=target('overlay')),
+            'blurred': lambda: apply_background_effect(image, result.foreground,
+                                                       segmented.effects, scratch=scratch,
+                                                       out=target('blurred')),
         }
-        made = {name: makers[name]() for name in OUTPUTS if name in pictures}
+        made = {name: makers[name]() for name in OUTPUTS if name in pictures & PAINTED}
         for name in ALL_OUTPUTS:
-            if name not in wanted:
-                continue
             picture, _, compressed = name.partition('/')
-            if name == 'confidence':
-                out: Image | CompressedImage = encode_probability(result.foreground, header)
-            elif name == 'instances':
-                if result.instances is None:  # a model without person instances
-                    continue
-                out = encode_image(result.instances, 'mono8', header)
-            elif compressed:
-                codec = 'png' if picture == 'mask' else 'jpeg'
-                out = encode_compressed(made[picture], codec, header, quality=quality)
+            if name not in wanted or picture not in PAINTED:
+                continue
+            if compressed:
+                out: Image | CompressedImage = encode_compressed(
+                    made[picture], 'jpeg', header, quality=segmented.quality)
             else:
-                out = self._buffers[picture].message_of(
-                    made[picture], 'mono8' if picture == 'mask' else 'bgr8', header)
+                out = self._buffers[picture].message_of(made[picture], 'bgr8', header)
             self._outputs[name].publish(out)
             self._stats.count(name)
-        info = self._camera_info
-        if info is not None and self._info_pub.get_subscription_count() > 0:
-            info_out = CameraInfo()
-            info_out.header = header
-            for field in (
-                'height',
-                'width',
-                'distortion_model',
-                'd',
-                'k',
-                'r',
-                'p',
-                'binning_x',
-                'binning_y',
-                'roi',
-            ):
-                setattr(info_out, field, getattr(info, field))
-            self._info_pub.publish(info_out)
+        self._finish(segmented)
+
+    def _finish(self, segmented: _Segmented) -> None:
+        """Count a frame whose outputs are all published."""
         self._stats.processed(
-            inference_ms=result.inference_ms,
-            work_ms=(time.perf_counter() - started) * 1e3,
-            latency_ms=self._latency_ms(header.stamp),
+            inference_ms=segmented.result.inference_ms,
+            work_ms=(time.perf_counter() - segmented.started) * 1e3,
+            latency_ms=self._latency_ms(segmented.msg.header.stamp),
         )
+
+    def _publish_camera_info(self, header: Any) -> None:
+        info = self._camera_info
+        if info is None or self._info_pub.get_subscription_count() == 0:
+            return
+        info_out = CameraInfo()
+        info_out.header = header
+        for field_name in ('height', 'width', 'distortion_model', 'd', 'k', 'r', 'p',
+                           'binning_x', 'binning_y', 'roi'):
+            setattr(info_out, field_name, getattr(info, field_name))
+        self._info_pub.publish(info_out)
 
     def _stream_time(self, stamp: Any) -> float:
         """A frame's time in its stream: its stamp, or the arrival time when it has none."""
