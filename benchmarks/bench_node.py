@@ -386,9 +386,10 @@ def startup_tables(result: dict[str, Any], markdown: bool) -> str:
 # Profile
 
 
-def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] = ()
-                ) -> dict[str, Any]:
-    """Sample the node with py-spy at ``size``, 30 Hz, all outputs; aggregate by function.
+def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] = (),
+                outputs: tuple[str, ...] = OUTPUTS) -> dict[str, Any]:
+    """Sample the node with py-spy at ``size``, 30 Hz, ``outputs`` subscribed; aggregate by
+    function.
 
     Two recordings one after the other: every thread at all times (wall time, idle included),
     then only the thread holding the GIL (who keeps the others waiting).
@@ -397,7 +398,7 @@ def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] =
     if not Path(py_spy).exists():
         raise SystemExit('py-spy not found: .venv/bin/pip install py-spy')
     width, height = SIZES[size]
-    pipeline = Pipeline(width, height, 30.0, patches=patches)
+    pipeline = Pipeline(width, height, 30.0, patches=patches, outputs=outputs)
     raws = {'wall': out.with_suffix('.wall.txt'), 'gil': out.with_suffix('.gil.txt')}
     try:
         time.sleep(2.0)
@@ -513,9 +514,10 @@ def main() -> int:
     output: dict[str, Any] = {}
     if args.profile:
         patches = tuple(p for p in args.patch.split(',') if p)
+        outputs = tuple(o.strip() for o in args.outputs.split(',') if o.strip())
         result = run_profile(args.profile, args.seconds,
                              Path(tempfile.gettempdir()) / f'bench_node_profile_{args.profile}',
-                             patches)
+                             patches, outputs)
         output['profile'] = result
         print('== wall time (idle included)\n' + profile_text(result['wall']))
         print('\n== holding the GIL\n' + profile_text(result['gil']))

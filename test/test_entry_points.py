@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+
+from selfie_seg_ros.ros.entry_points import MALLOC_ARENAS
 
 FAKE_MODULE = textwrap.dedent("""
     import os, signal, time
@@ -38,3 +41,36 @@ def test_other_import_errors_still_fail(tmp_path):
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                             cwd=tmp_path, timeout=60)
     assert result.returncode != 0 and 'a real problem' in result.stderr
+
+
+_ARENAS_CHILD = """
+import ctypes, sys, threading
+from selfie_seg_ros.ros import entry_points
+if sys.argv[1] == 'limited':
+    assert entry_points.limit_malloc_arenas()
+together = threading.Barrier(8)
+def work():
+    blocks = [bytearray(4096) for _ in range(16)]  # from the thread's arena (below mmap size)
+    together.wait()  # all alive at once: none can take over another's arena
+    del blocks
+threads = [threading.Thread(target=work) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL(None).malloc_stats()  # one 'Arena N:' block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc only')
+def test_the_executables_limit_glibc_to_two_malloc_arenas():
+    def arenas(mode: str, env: dict[str, str]) -> int:
+        result = subprocess.run([sys.executable, '-c', _ARENAS_CHILD, mode], env=env,
+                                capture_output=True, text=True, timeout=60, check=True)
+        return result.stderr.count('Arena ')
+
+    env = {k: v for k, v in os.environ.items() if k != 'MALLOC_ARENA_MAX'}
+    assert arenas('default', env) > MALLOC_ARENAS  # each thread got an arena of its own
+    assert arenas('limited', env) == MALLOC_ARENAS
+    # A user's MALLOC_ARENA_MAX wins: glibc applies it, the entry point leaves it alone.
+    assert arenas('default', {**env, 'MALLOC_ARENA_MAX': '1'}) == 1
