@@ -12,6 +12,10 @@ strength it prints the median time, the ratio to the engine and the error agains
   pyrDown+gauss   ``cv2.pyrDown`` halvings, Gaussian with the residual sigma, ``cv2.resize`` up
 
     .venv/bin/python benchmarks/bench_blur.py [--runs 30] [--sizes 720p,1080p] [--strengths 55,101]
+
+``--composite`` times the step after the blur instead: the soft-edged blend of the sharp frame over
+the blurred one, ``cv2.blendLinear`` (with its inverse weights made per frame, as the effects did)
+against the engine's one-pass OpenVINO compositor (``engine/compositor.py``), one thread each.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import cv2
 import numpy as np
 from common import fit_into_frame, photo, summarize, table, time_interleaved
 
+from selfie_seg_ros.engine.compositor import Compositor
 from selfie_seg_ros.engine.effects import blur_image, blur_sigma
+from selfie_seg_ros.engine.model_pool import one_thread_core
 
 SIZES = {'480p': (640, 480), '720p': (1280, 720), '1080p': (1920, 1080)}
 
@@ -78,6 +84,45 @@ def error(result: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     return float(diff.mean()), float(np.percentile(diff, 99.9))
 
 
+def soft_alpha(height: int, width: int) -> np.ndarray:
+    """A person-like weight map: 1 inside a centred ellipse, a 40-pixel soft edge, 0 outside."""
+    rows, cols = np.ogrid[:height, :width]
+    radius = np.hypot((cols - width / 2) / (width / 4), (rows - height / 2) / (height / 2.2))
+    edge = 40.0 / (min(height, width) / 2.2)
+    return np.clip((1.0 - radius) / edge + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def composite_row(compositor: Compositor, size: str, runs: int) -> list[str]:
+    """blendLinear against the OpenVINO compositor at one frame size: one table row."""
+    width, height = SIZES[size]
+    front = fit_into_frame(photo('astronaut'), width, height)
+    back = blur_image(front, 55)
+    alpha = soft_alpha(height, width)
+    inverse = np.empty_like(alpha)
+    outputs = {'blendLinear': np.empty_like(front), 'compositor': np.empty_like(front)}
+
+    def blend_linear() -> np.ndarray:
+        np.subtract(1.0, alpha, out=inverse)
+        return cv2.blendLinear(front, back, alpha, inverse, dst=outputs['blendLinear'])
+
+    cases = {'blendLinear': blend_linear,
+             'compositor': lambda: compositor(front, back, alpha, outputs['compositor'])}
+    times = time_interleaved(cases, runs, warmup=3)
+    cv_ms = summarize(times['blendLinear'])['median_ms']
+    ov_ms = summarize(times['compositor'])['median_ms']
+    difference = np.abs(outputs['compositor'].astype(np.int16) - outputs['blendLinear'])
+    return [f'{size} ({width}x{height})', f'{cv_ms:.2f}', f'{ov_ms:.2f}', f'{ov_ms / cv_ms:.2f}',
+            f'{int(difference.max())}']
+
+
+def run_composite(sizes: list[str], runs: int, markdown: bool) -> None:
+    """blendLinear against the OpenVINO compositor, per frame size."""
+    compositor = Compositor(one_thread_core())
+    rows = [composite_row(compositor, size, runs) for size in sizes]
+    print(table(['frame', 'blendLinear ms', 'compositor ms', 'compositor / blendLinear',
+                 'max |diff|'], rows, markdown))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Time every variant per size and strength; print one table per case."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--sizes', default='720p,1080p')
     parser.add_argument('--strengths', default='55,101')
     parser.add_argument('--markdown', action='store_true')
+    parser.add_argument('--composite', action='store_true',
+                        help='time the blend after the blur instead (see above)')
     args = parser.parse_args(argv)
+    cv2.setNumThreads(1)  # as the node and the CLI run it
     print(f'OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; median of {args.runs} runs')
+    if args.composite:
+        run_composite([s.strip() for s in args.sizes.split(',')], args.runs, args.markdown)
+        return 0
     for size in args.sizes.split(','):
         width, height = SIZES[size.strip()]
         frame = fit_into_frame(photo('astronaut'), width, height)
