@@ -92,3 +92,15 @@ def test_effects_composite_through_the_scratch_compositor(compositor):
     again = apply_background_effect(np.ascontiguousarray(front), alpha, options,
                                     scratch=scratch)
     assert not np.shares_memory(again, blurred)
+
+
+def test_a_graph_openvino_cannot_compile_falls_back_to_opencv():
+    class NoCompile:
+        def compile_model(self, *args, **kwargs):
+            raise RuntimeError('no CPU plugin here')
+
+    fallback = Compositor(NoCompile())  # type: ignore[arg-type]
+    front, back, alpha = _inputs((20, 30, 3))
+    out = fallback(front, back, alpha, np.empty_like(front))
+    assert np.array_equal(out, cv2.blendLinear(front, back, alpha, 1.0 - alpha))
+    assert 'no CPU plugin here' in fallback.unavailable

@@ -15,6 +15,7 @@ A stream (the node's painter thread, the CLI's video loop) puts one :class:`Comp
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
@@ -44,13 +45,17 @@ class Compositor:
     """Composites frames of any size on the CPU; one thread at a time.
 
     A graph is compiled per frame shape on first use (a few milliseconds) and kept; a stream
-    has one shape, so in practice one graph.
+    has one shape, so in practice one graph. Should OpenVINO fail to compile it, frames are
+    blended with ``cv2.blendLinear`` instead and :attr:`unavailable` says why: a faster blend is
+    not worth losing the outputs over.
     """
 
     def __init__(self, core: ov.Core | None = None) -> None:
         """Compile on ``core`` (a new one by default)."""
         self._core = core or ov.Core()
         self._requests: dict[tuple[int, ...], ov.InferRequest] = {}
+        self.unavailable = ''
+        """Why frames are blended with OpenCV instead ('' while the graph serves)."""
 
     def __call__(self, front: np.ndarray, back: np.ndarray, alpha: np.ndarray,
                  out: np.ndarray) -> np.ndarray:
@@ -62,10 +67,16 @@ class Compositor:
             out: uint8 array of ``front``'s shape.
         """
         request = self._requests.get(front.shape)
+        if request is None and not self.unavailable:
+            try:
+                compiled = self._core.compile_model(composite_model(front.shape), 'CPU', _CONFIG)
+                request = compiled.create_infer_request()
+            except RuntimeError as error:
+                self.unavailable = f'OpenVINO could not compile the blend: {error}'
+            else:
+                self._requests[front.shape] = request
         if request is None:
-            compiled = self._core.compile_model(composite_model(front.shape), 'CPU', _CONFIG)
-            request = compiled.create_infer_request()
-            self._requests[front.shape] = request
+            return cv2.blendLinear(front, back, alpha, 1.0 - alpha, dst=out)
         for index, array in enumerate((front, back, alpha)):
             request.set_input_tensor(index, ov.Tensor(_shareable(array), shared_memory=True))
         request.set_output_tensor(ov.Tensor(out, shared_memory=True))

@@ -181,7 +181,9 @@ class SelfieSegNode(LifecycleNode):
         self._stats = FrameStats(ALL_OUTPUTS)
         # The painter's effect buffers, reused from frame to frame; it blends in one OpenVINO
         # pass (a single thread, like the rest of its frame work).
-        self._scratch = Scratch(compositor=Compositor(self._pool.core))
+        self._compositor = Compositor(self._pool.core)
+        self._scratch = Scratch(compositor=self._compositor)
+        self._compositor_warned = False
         self._buffers = {name: ImageBuffer() for name in PAINTED}
         """The painter's output images, one per topic, reused from frame to frame."""
         self._frame_buffers = (_FrameBuffers(), _FrameBuffers())
@@ -698,6 +700,9 @@ class SelfieSegNode(LifecycleNode):
                 out = self._buffers[picture].message_of(made[picture], 'bgr8', header)
             self._outputs[name].publish(out)
             self._stats.count(name)
+        if self._compositor.unavailable and not self._compositor_warned:
+            self._compositor_warned = True
+            self.get_logger().warning(f'{self._compositor.unavailable}; blending with OpenCV')
         self._finish(segmented)
 
     def _finish(self, segmented: _Segmented) -> None:
