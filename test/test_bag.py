@@ -188,6 +188,59 @@ def test_compressed_outputs_use_image_transport_topics_and_formats(run, tmp_path
     assert cv2.imdecode(np.asarray(overlays[0][1].data), cv2.IMREAD_COLOR).shape == (256, 256, 3)
 
 
+def write_street_bag(path: Path, photo: np.ndarray, frames: int = 3) -> Path:
+    """A bag with ``frames`` copies of the street photo on TOPIC (bgr8)."""
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        images = writer.add_connection(TOPIC, 'sensor_msgs/msg/Image', typestore=TYPESTORE)
+        for index in range(frames):
+            msg = raw_msg(photo, index, encoding='bgr8')
+            writer.write(images, START_NS + index * PERIOD_NS,
+                         TYPESTORE.serialize_cdr(msg, 'sensor_msgs/msg/Image'))
+    return path
+
+
+@pytest.mark.parametrize('compressed', [False, True], ids=['raw', 'compressed'])
+def test_pose_model_adds_an_instances_topic(tmp_path, model_cache_dir, pose_model_paths,
+                                            street_photo_path, capsys, compressed):
+    photo = cv2.imread(str(street_photo_path), cv2.IMREAD_COLOR)
+    source = write_street_bag(tmp_path / 'in', photo)
+    target = tmp_path / 'out'
+    code = cli.main(['bag', str(source), str(target), '--topic', TOPIC, '--model',
+                     'pose_segmentation', '--cache-dir', str(model_cache_dir), '--no-progress',
+                     *(['--compressed-outputs'] if compressed else [])])
+    assert code == 0, capsys.readouterr().err
+    result = read_bag(target)
+    suffix = '/compressed' if compressed else ''
+    assert set(result) == {TOPIC, *(f'/selfie_seg/{name}{suffix}'
+                                    for name in ('mask', 'instances', 'overlay', 'blurred'))}
+    masks = result[f'/selfie_seg/mask{suffix}']
+    instances = result[f'/selfie_seg/instances{suffix}']
+    assert [t for t, _ in instances] == [t for t, _ in result[TOPIC]]
+    for (_, mask_msg), (_, ids_msg), (_, frame) in zip(masks, instances, result[TOPIC],
+                                                       strict=True):
+        assert ids_msg.header.frame_id == frame.header.frame_id
+        assert ids_msg.header.stamp.nanosec == frame.header.stamp.nanosec
+        if compressed:
+            assert ids_msg.format == 'mono8; png compressed '
+            ids = cv2.imdecode(np.asarray(ids_msg.data), cv2.IMREAD_UNCHANGED)
+            mask = cv2.imdecode(np.asarray(mask_msg.data), cv2.IMREAD_UNCHANGED)
+        else:
+            assert ids_msg.encoding == 'mono8'
+            ids, mask = as_array(ids_msg), as_array(mask_msg)
+        assert ids.shape == photo.shape[:2] and ids.dtype == np.uint8
+        assert np.array_equal(ids > 0, mask == 1)
+        assert len([i for i in np.unique(ids) if i]) >= 3  # one id per person
+
+
+def test_models_without_instances_add_no_instances_topic(run, tmp_path):
+    source = write_bag(tmp_path / 'in', 'mcap', compressed=False, frames=2)
+    target = tmp_path / 'out'
+    code, _, err = run(str(source), str(target), '--topic', TOPIC)
+    assert code == 0, err
+    assert set(read_bag(target)) == {TOPIC, '/chatter', '/selfie_seg/mask',
+                                     '/selfie_seg/overlay', '/selfie_seg/blurred'}
+
+
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
 @pytest.mark.parametrize('compressed', [False, True], ids=['raw', 'compressed'])
 def test_anonymised_bag_replaces_images_and_drops_undecodable_ones(run, tmp_path, storage,

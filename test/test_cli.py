@@ -180,6 +180,49 @@ def test_video_file_blurs_every_frame(run, astronaut_png, tmp_path):
     assert frames[0].shape == (240, 320, 3)
 
 
+def test_video_writes_masks_and_instances_per_frame(run, pose_model_paths, street_photo_path,
+                                                    tmp_path):
+    source = tmp_path / 'street.avi'
+    photo = cv2.imread(str(street_photo_path))
+    # Lossless (PNG frames): JPEG artefacts would cost the detector the person at the border.
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'png '), 10, (810, 1080))
+    for _ in range(3):
+        writer.write(photo)
+    writer.release()
+    masks, instances = tmp_path / 'masks', tmp_path / 'ids'
+    code, stdout, err = run('video', str(source), '--model', 'pose_segmentation',
+                            '--mask-dir', str(masks), '--instances-dir', str(instances))
+    assert code == 0, err
+    assert sorted(p.name for p in masks.iterdir()) == ['000001.png', '000002.png', '000003.png']
+    assert sorted(p.name for p in instances.iterdir()) == sorted(p.name for p in masks.iterdir())
+    assert f'wrote {instances}/000001.png .. 000003.png' in stdout
+    for name in ('000001.png', '000003.png'):
+        mask = cv2.imread(str(masks / name), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(instances / name), cv2.IMREAD_UNCHANGED)
+        assert ids.shape == mask.shape == (1080, 810) and ids.dtype == np.uint8
+        assert np.array_equal(ids > 0, mask == 1)
+        assert len([i for i in np.unique(ids) if i]) >= 3  # one id per person
+
+
+def test_video_instances_need_a_multi_person_model(run, astronaut_png, tmp_path):
+    source = tmp_path / 'in.avi'
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 240))
+    for _ in range(2):
+        writer.write(cv2.resize(cv2.imread(str(astronaut_png)), (320, 240)))
+    writer.release()
+    code, _, err = run('video', str(source), '--model', MODEL,
+                       '--instances-dir', str(tmp_path / 'ids'))
+    assert code == 2 and '--instances-dir needs a multi-person model' in err
+    assert not (tmp_path / 'ids').exists()
+    code, _, err = run('video', str(source), '--model', MODEL, '--mask-dir', str(tmp_path / 'm'))
+    assert code == 0, err
+    mask = cv2.imread(str(tmp_path / 'm' / '000002.png'), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (240, 320) and set(np.unique(mask)) <= {0, 1} and mask.any()
+    code, _, err = run('video', str(source), '--model', MODEL,
+                       '--mask-dir', str(source))  # a file, not a folder
+    assert code == 2 and '--mask-dir' in err and 'not a folder' in err
+
+
 def test_video_missing_file_and_camera_exit_2(run, tmp_path):
     code, _, err = run('video', str(tmp_path / 'none.mp4'), '--model', MODEL)
     assert code == 2 and 'none.mp4' in err

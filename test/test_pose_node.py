@@ -1,6 +1,7 @@
 # Copyright 2026 selfie_seg_ros contributors. Licensed under the Apache License, Version 2.0.
 """Integration: selfie_seg_node with pose_segmentation as a real process over DDS: ~/mask and
-~/instances for every person on a real street photo, at a measured rate."""
+~/instances (raw and PNG-compressed) for every person on a real street photo, at a measured
+rate."""
 
 import time
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from ros_harness import bgr_image_msg, image_array, node_and_peer
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 pytestmark = [pytest.mark.ros, pytest.mark.model]
 
@@ -19,7 +20,8 @@ RATE_WINDOW_S = 6.0
 def running(pose_model_paths):
     with node_and_peer(
         {'model': 'pose_segmentation', 'max_people': '6'}, {'image': '/camera/image'},
-        [('mask', Image, None), ('instances', Image, None)], timeout=90,
+        [('mask', Image, None), ('instances', Image, None),
+         ('instances/compressed', CompressedImage, None)], timeout=90,
     ) as running_pair:
         yield running_pair
 
@@ -41,7 +43,8 @@ def test_mask_and_instances_for_every_person(running, street_photo_path, capsys)
         return [m for m in peer.received.get(topic)
                 if (m.header.stamp.sec, m.header.stamp.nanosec) in sent]
 
-    assert peer.wait_for(lambda: len(ours('instances')) >= 2 and len(ours('mask')) >= 2,
+    assert peer.wait_for(lambda: len(ours('instances')) >= 2 and len(ours('mask')) >= 2
+                         and len(ours('instances/compressed')) >= 2,
                          timeout=60, publish=publish, period=0.1), node.output()
     # Rate: frames published at 10 Hz for a fixed window; the latest-frame policy drops what the
     # node cannot keep up with, so the received count is what it sustains.
@@ -72,6 +75,18 @@ def test_mask_and_instances_for_every_person(running, street_photo_path, capsys)
     # The two men in full view are followed on every frame; the person cut by the right border
     # is segmented whenever the detector finds them (landmark presence below 0.5: not followed).
     assert min(counts) >= 2 and max(counts) >= 3, counts
+
+    # The compressed twin is lossless PNG: the same ids as the raw instances of that frame.
+    compressed = [(m, instances_msgs[(m.header.stamp.sec, m.header.stamp.nanosec)])
+                  for m in ours('instances/compressed')
+                  if (m.header.stamp.sec, m.header.stamp.nanosec) in instances_msgs]
+    assert compressed, 'no frame had both instance outputs'
+    for packed, raw in compressed[-5:]:
+        assert packed.format == 'mono8; png compressed '
+        assert packed.header.frame_id == 'camera_optical'
+        decoded = cv2.imdecode(np.frombuffer(bytes(packed.data), np.uint8), cv2.IMREAD_UNCHANGED)
+        assert decoded.dtype == np.uint8
+        assert np.array_equal(decoded, image_array(raw))
 
 
 def test_people_parameters_are_live_and_checked(running):

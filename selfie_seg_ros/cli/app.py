@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument('file', nargs='?', type=Path, help='input video file')
     source.add_argument('--camera', type=_non_negative, help='webcam index, e.g. 0')
     video.add_argument('--out', type=Path, default=None, help='write the result to this .mp4')
+    video.add_argument(
+        '--mask-dir', type=Path, default=None,
+        help="write each frame's class mask to this folder as 000001.png, 000002.png, ...")
+    video.add_argument(
+        '--instances-dir', type=Path, default=None,
+        help="write each frame's person instances (0 background, k = k-th person; "
+        'multi-person models such as pose_segmentation) to this folder as 000001.png, ...')
     video.add_argument('--show', action='store_true', help='show the result in a window')
     video.add_argument(
         '--max-frames', type=_non_negative, default=0, help='stop after N frames (0 = all)')
@@ -165,13 +172,14 @@ def _add_bag_parser(commands: argparse._SubParsersAction) -> None:
     bag.add_argument(
         '--outputs', default=','.join(DEFAULT_BAG_OUTPUTS),
         help=f'topics to add, from {",".join(BAG_OUTPUTS)} '
-        f'(default: {",".join(DEFAULT_BAG_OUTPUTS)})')
+        f'(default: {",".join(DEFAULT_BAG_OUTPUTS)}); instances (0 background, k = k-th '
+        'person) by multi-person models only')
     bag.add_argument('--prefix', default='/selfie_seg',
                      help='namespace of the added topics (default: /selfie_seg)')
     bag.add_argument(
         '--compressed-outputs', action='store_true',
-        help='write the added topics as <topic>/compressed (PNG mask, JPEG pictures): a '
-        'fraction of the size')
+        help='write the added topics as <topic>/compressed (PNG mask and instances, JPEG '
+        'pictures): a fraction of the size')
     bag.add_argument('--storage', choices=STORAGES, default=None,
                      help="output storage (default: the input bag's)")
     add_option(bag, 'jpeg_quality', help_text='JPEG quality of re-encoded compressed images.')
@@ -247,15 +255,15 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def check_output_dir(path: Path) -> None:
+def check_output_dir(path: Path, flag: str = '--out') -> None:
     """Fail early (before loading a model) unless ``path`` is or can become a writable folder."""
     if path.exists() and not path.is_dir():
-        raise CliError(f'--out {path} exists and is not a folder', EXIT_BAD_INPUT)
+        raise CliError(f'{flag} {path} exists and is not a folder', EXIT_BAD_INPUT)
     existing = _nearest_existing(path)
     if not existing.is_dir():
-        raise CliError(f'--out {path}: {existing} is not a folder', EXIT_BAD_INPUT)
+        raise CliError(f'{flag} {path}: {existing} is not a folder', EXIT_BAD_INPUT)
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise CliError(f'--out {path}: {existing} is not writable', EXIT_BAD_INPUT)
+        raise CliError(f'{flag} {path}: {existing} is not writable', EXIT_BAD_INPUT)
 
 
 def check_output_file(path: Path) -> None:
@@ -357,10 +365,21 @@ def run_video(args: argparse.Namespace) -> int:
         raise CliError('--show needs an OpenCV build with GUI support (opencv-python)')
     if args.out is not None:
         check_output_file(args.out)
+    frame_dirs = {name: folder for name, folder in
+                  (('mask', args.mask_dir), ('instances', args.instances_dir)) if folder}
+    for name, folder in frame_dirs.items():
+        check_output_dir(folder, f'--{name.replace("_", "-")}-dir')
     check_cache_dir(args)
     capture = _open_capture(args)
     effects = effect_options(args)
     segmenter = open_segmenter(args, smoothing=args.smoothing)
+    if 'instances' in frame_dirs and not segmenter.gives_instances:
+        segmenter.close()
+        capture.release()
+        raise CliError(f'--instances-dir needs a multi-person model (pose_segmentation); '
+                       f'{args.model} gives no person instances', EXIT_BAD_INPUT)
+    for folder in frame_dirs.values():
+        _make_dir(folder)
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if args.camera is None else 0
     if args.max_frames:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
@@ -392,6 +411,9 @@ def run_video(args: argparse.Namespace) -> int:
                     if writer is None:
                         writer = _open_writer(args.out, capture, output.shape)
                     writer.write(output)
+                pictures = {'mask': result.mask, 'instances': result.instances}
+                for name, folder in frame_dirs.items():
+                    _write_png(folder / f'{frames:06d}.png', pictures[name])
                 if args.show:
                     _show(output, fps, result.inference_ms)
                     if cv2.waitKey(1) & 0xFF in (ord('q'), 27):
@@ -417,7 +439,22 @@ def run_video(args: argparse.Namespace) -> int:
     )
     if args.out is not None:
         print(f'wrote {args.out}')
+    for folder in frame_dirs.values():
+        print(f'wrote {folder}/000001.png .. {frames:06d}.png')
     return 0
+
+
+def _make_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CliError(f'cannot write to {folder}: {error.strerror or error}') from None
+
+
+def _write_png(path: Path, array: np.ndarray | None) -> None:
+    """One frame's ids as a lossless PNG."""
+    if array is None or not cv2.imwrite(str(path), array):
+        raise CliError(f'cannot write {path}')
 
 
 def _open_writer(path: Path, capture: cv2.VideoCapture, shape: tuple[int, ...]) -> cv2.VideoWriter:

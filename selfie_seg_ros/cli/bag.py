@@ -43,9 +43,13 @@ if TYPE_CHECKING:
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
 COMPRESSED_TYPE = 'sensor_msgs/msg/CompressedImage'
-BAG_OUTPUTS: tuple[str, ...] = ('mask', 'mask_color', 'overlay', 'blurred', 'confidence')
-"""Topics written next to the original ones: the node's output names."""
-DEFAULT_BAG_OUTPUTS: tuple[str, ...] = ('mask', 'overlay', 'blurred')
+BAG_OUTPUTS: tuple[str, ...] = (
+    'mask', 'instances', 'mask_color', 'overlay', 'blurred', 'confidence')
+"""Topics written next to the original ones: the node's output names. ``instances`` is written
+by multi-person models only (pose_segmentation), as the node publishes ``~/instances``."""
+DEFAULT_BAG_OUTPUTS: tuple[str, ...] = ('mask', 'instances', 'overlay', 'blurred')
+LOSSLESS_OUTPUTS = frozenset({'mask', 'instances'})
+"""Pictures of ids: PNG when compressed (the others JPEG)."""
 STORAGES: tuple[str, ...] = ('mcap', 'sqlite3')
 BAG_VERSION = 8
 """rosbag2 metadata version written (Iron and newer write 8 or 9)."""
@@ -79,13 +83,14 @@ class BagJob:
         anonymise: Replace those topics' images by the effect's output instead of adding
             topics.
         outputs: Topics to add (``BAG_OUTPUTS``), as ``<prefix>/<name>``; unused when anonymising.
+            ``instances`` is skipped for models without person instances.
         prefix: Namespace of the added topics.
         storage: 'mcap', 'sqlite3', or None for the source bag's own storage.
         jpeg_quality: JPEG quality of re-encoded compressed images.
         overlay_alpha: Opacity of the class colours in the overlay.
         compressed_outputs: Write the added picture topics as ``<prefix>/<name>/compressed``
-            (``sensor_msgs/CompressedImage``: PNG for the mask, JPEG for the rest; confidence
-            stays a 32FC1 Image): a fraction of the disk space and write time.
+            (``sensor_msgs/CompressedImage``: PNG for mask and instances, JPEG for the rest;
+            confidence stays a 32FC1 Image): a fraction of the disk space and write time.
     """
 
     source: Path
@@ -367,6 +372,8 @@ def run_bag_job(
             added: dict[str, Any] = {}
             if not job.anonymise:
                 for name in job.outputs:
+                    if name == 'instances' and not segmenter.gives_instances:
+                        continue
                     topic, msgtype = f'{job.prefix.rstrip("/")}/{name}', IMAGE_TYPE
                     if job.compressed_outputs and name != 'confidence':
                         topic, msgtype = f'{topic}/compressed', COMPRESSED_TYPE
@@ -415,7 +422,7 @@ def run_bag_job(
                         for name, array, encoding in _outputs(added, image, result, palette,
                                                               effects, job.overlay_alpha, scratch):
                             if added[name].msgtype == COMPRESSED_TYPE:
-                                codec = 'png' if name == 'mask' else 'jpeg'
+                                codec = 'png' if name in LOSSLESS_OUTPUTS else 'jpeg'
                                 data = messages.compressed(array, codec, job.jpeg_quality, header)
                             else:
                                 data = messages.image(array, encoding, header)
@@ -444,6 +451,8 @@ def _outputs(
                if {'mask_color', 'overlay'} & wanted.keys() else None)
     if 'mask' in wanted:
         yield 'mask', result.mask, 'mono8'
+    if 'instances' in wanted and result.instances is not None:
+        yield 'instances', result.instances, 'mono8'
     if 'mask_color' in wanted:
         yield 'mask_color', colored, 'bgr8'
     if 'overlay' in wanted:

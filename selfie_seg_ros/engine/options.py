@@ -140,7 +140,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         'jpeg_quality', 'integer', DEFAULT_JPEG_QUALITY,
         'JPEG quality of the ~/overlay, ~/blurred and ~/mask_color /compressed topics '
-        '(~/mask/compressed is lossless PNG).',
+        '(~/mask/compressed and ~/instances/compressed are lossless PNG).',
         range=(MIN_JPEG_QUALITY, MAX_JPEG_QUALITY), cli_flag='--jpeg-quality'),
     OptionSpec(
         'foreground_classes', 'string_array', (),

@@ -289,6 +289,9 @@ class Segmenter:
         ...     result = segmenter.segment(image_bgr)
     """
 
+    gives_instances = False
+    """True for multi-person pipelines, whose results carry ``instances``."""
+
     def __new__(
         cls,
         model: str | None = None,

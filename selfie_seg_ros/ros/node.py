@@ -89,9 +89,9 @@ OUTPUTS = ('mask', 'mask_color', 'overlay', 'blurred')
 PAINTED = frozenset(OUTPUTS[1:])
 """The pictures the second worker thread makes from a segmented frame."""
 COMPRESSED_OUTPUTS = tuple(f'{name}/compressed' for name in OUTPUTS)
-ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances')
+ALL_OUTPUTS = (*OUTPUTS, *COMPRESSED_OUTPUTS, 'confidence', 'instances', 'instances/compressed')
 """Every output topic (relative to ``~/``): the pictures raw and compressed, the confidence,
-the person instances (multi-person models only)."""
+the person instances raw and compressed (multi-person models only)."""
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 ERROR_LOG_PERIOD_S = 2.0
 BUILD_STOP_TIMEOUT_S = 10.0
@@ -637,7 +637,7 @@ class SelfieSegNode(LifecycleNode):
                 mask_out=buffers.mask.pixels_for(height, width, 'mono8'),
                 foreground_out=buffers.scratch.buffer('foreground', (height, width), np.float32),
                 timestamp=self._stream_time(header.stamp))
-        for name in ('mask', 'mask/compressed', 'confidence', 'instances'):
+        for name in ('mask', 'mask/compressed', 'confidence', 'instances', 'instances/compressed'):
             if name not in wanted:
                 continue
             if name == 'mask':
@@ -647,10 +647,12 @@ class SelfieSegNode(LifecycleNode):
                 out = encode_compressed(result.mask, 'png', header, quality=quality)
             elif name == 'confidence':
                 out = encode_probability(result.foreground, header)
-            else:
-                if result.instances is None:  # a model without person instances
-                    continue
+            elif result.instances is None:  # a model without person instances
+                continue
+            elif name == 'instances':
                 out = encode_image(result.instances, 'mono8', header)
+            else:  # lossless PNG: the ids survive
+                out = encode_compressed(result.instances, 'png', header)
             self._outputs[name].publish(out)
             self._stats.count(name)
         self._publish_camera_info(header)

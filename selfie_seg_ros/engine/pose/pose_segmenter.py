@@ -129,6 +129,8 @@ class PoseSegmenter(Segmenter):
     between unrelated images to detect afresh.
     """
 
+    gives_instances = True
+
     def __init__(
         self,
         model: str | None = None,
