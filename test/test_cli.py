@@ -267,3 +267,9 @@ def test_max_people_is_checked(astronaut_png, tmp_path):
         capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert '--max-people: must be in 1..32, got 0' in result.stderr
+    result = subprocess.run(
+        [sys.executable, '-m', 'selfie_seg_ros.cli', 'image', str(astronaut_png),
+         '--detection-threshold', '0', '--out', str(tmp_path)],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert '--detection-threshold: must be in 0.1..1.0, got 0' in result.stderr

@@ -45,6 +45,7 @@ TABLE = {
     'max_people': ('integer', 6, False),
     'redetect_interval': ('integer', 10, False),
     'detection_levels': ('integer', 3, False),
+    'detection_threshold': ('double', 0.5, False),
     'model_cache_dir': ('string', '', True),
     'allow_download': ('bool', True, False),
     'compressed_input': ('bool', False, True),
@@ -58,6 +59,7 @@ RANGES = {
     'smoothing': (0.0, 0.95), 'max_latency_ms': (1.0, 10000.0), 'max_drop_rate': (0.0, 1.0),
     'jpeg_quality': (1, 100),
     'max_people': (1, 32), 'redetect_interval': (1, 1000), 'detection_levels': (1, 3),
+    'detection_threshold': (0.1, 1.0),
     'max_pixels': (1, 1 << 28),
 }
 LABELS = MULTICLASS_LABELS

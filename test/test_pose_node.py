@@ -91,7 +91,8 @@ def test_mask_and_instances_for_every_person(running, street_photo_path, capsys)
 
 def test_people_parameters_are_live_and_checked(running):
     _, peer = running
-    results = peer.set_parameters(max_people=2, redetect_interval=5, detection_levels=1)
+    results = peer.set_parameters(max_people=2, redetect_interval=5, detection_levels=1,
+                                  detection_threshold=0.6)
     assert all(r.successful for r in results), [r.reason for r in results]
     assert peer.get_parameter('max_people') == 2
     rejected = peer.set_parameters(max_people=0)
@@ -99,3 +100,7 @@ def test_people_parameters_are_live_and_checked(running):
     assert peer.get_parameter('max_people') == 2
     rejected = peer.set_parameters(detection_levels=4)
     assert not rejected[0].successful
+    assert peer.get_parameter('detection_threshold') == 0.6
+    rejected = peer.set_parameters(detection_threshold=0.0)
+    assert not rejected[0].successful
+    assert peer.get_parameter('detection_threshold') == 0.6

@@ -152,6 +152,24 @@ def test_max_people_limits_and_orders(
         Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, max_people=100)
 
 
+def test_detection_threshold_applies_live_and_is_checked(
+    pose_model_paths, model_cache_dir: Path, street: np.ndarray
+) -> None:
+    # Whole-frame detection only: the three people found on the street photo score 0.96, 0.71
+    # and 0.76 with the people found before hidden; at 0.8 only the first is found.
+    with Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                   allow_download=False, detection_levels=1) as strict:
+        assert len(set(np.unique(strict.segment(street).instances)) - {0}) == 3
+        strict.configure(detection_threshold=0.8)
+        strict.reset()
+        assert set(np.unique(strict.segment(street).instances)) == {0, 1}
+        with pytest.raises(ValueError, match='detection_threshold'):
+            strict.configure(detection_threshold=0.05)
+    with pytest.raises(ValueError, match='detection_threshold'):
+        Segmenter(model='pose_segmentation', cache_dir=model_cache_dir,
+                  detection_threshold=1.5)
+
+
 def test_temporal_smoothing_applies(pose_model_paths, model_cache_dir: Path) -> None:
     with Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
                    allow_download=False, smoothing=0.5) as smoothed:

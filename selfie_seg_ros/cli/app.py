@@ -59,7 +59,8 @@ class CliError(Exception):
 
 
 MODEL_OPTIONS = ('model', 'device', 'performance_hint', 'precision', 'resize_mode', 'threshold',
-                 'foreground_classes', 'model_labels', 'max_people', 'model_cache_dir',
+                 'foreground_classes', 'model_labels', 'max_people', 'detection_threshold',
+                 'model_cache_dir',
                  'allow_download', 'max_pixels')
 EFFECT_OPTIONS = ('effect', 'blur_strength', 'background_color', 'background_image',
                   'overlay_alpha')
@@ -215,6 +216,7 @@ def open_segmenter(args: argparse.Namespace, smoothing: float = 0.0) -> Segmente
             cache_dir=args.cache_dir,
             allow_download=not args.no_download,
             max_people=args.max_people,
+            detection_threshold=args.detection_threshold,
         )
     except (SegmentationError, ValueError) as error:
         raise CliError(str(error)) from error

@@ -36,6 +36,7 @@ Precision = Literal['auto', 'f32', 'f16', 'bf16']
 
 MAX_PEOPLE_LIMIT = 32
 MAX_REDETECT_INTERVAL = 1000
+MIN_DETECTION_THRESHOLD = 0.1
 
 RESIZE_MODES: tuple[str, ...] = ('auto', *get_args(ResizeMode))
 PERFORMANCE_HINTS: tuple[str, ...] = get_args(PerformanceHint)
@@ -175,6 +176,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         'Where a search for people runs the person detector: 1 = whole frame only, 2 = also '
         'tiles of the short side, 3 = also smaller tiles (people far away).',
         range=(1, 3)),
+    OptionSpec(
+        'detection_threshold', 'double', 0.5,
+        "Multi-person models: the person detector's score a person needs to be found (0.5 is "
+        "MediaPipe Pose's min_detection_confidence). Lower finds people the detector is less "
+        'sure of (partly hidden, far away) at the risk of false detections.',
+        range=(MIN_DETECTION_THRESHOLD, 1.0), cli_flag='--detection-threshold'),
     OptionSpec(
         'model_cache_dir', 'string', '',
         'Directory for downloaded and converted models; empty = the default cache directory.',

@@ -95,6 +95,8 @@ class SegmenterOptions:
         detection_levels: where a search runs the person detector: 1 = the whole frame only
             (as MediaPipe), 2 = also tiles of the frame's short side, 3 = also tiles of two
             thirds of it (finds people down to about a seventh of the frame height).
+        detection_threshold: the person detector's score a person needs to be found by
+            multi-person pipelines (0.5 = MediaPipe Pose's min_detection_confidence).
     """
 
     model: str = DEFAULT_MODEL
@@ -118,16 +120,18 @@ class SegmenterOptions:
             ValueError: naming the option and its limits.
         """
         for name in ('performance_hint', 'precision', 'resize_mode', 'threshold', 'smoothing',
-                     'max_people', 'redetect_interval', 'detection_levels'):
+                     'max_people', 'redetect_interval', 'detection_levels',
+                     'detection_threshold'):
             require(name, getattr(self, name))
     max_people: int = 6
     redetect_interval: int = 10
     detection_levels: int = 3
+    detection_threshold: float = 0.5
 
 
 LIVE_OPTIONS = frozenset(
     {'threshold', 'foreground_classes', 'resize_mode', 'smoothing', 'max_people',
-     'redetect_interval', 'detection_levels', 'max_pixels'}
+     'redetect_interval', 'detection_levels', 'detection_threshold', 'max_pixels'}
 )
 """Options ``Segmenter.configure`` changes between frames; the rest need a new Segmenter."""
 
@@ -256,8 +260,8 @@ def precision_hint(device: str, precision: str) -> str | None:
 
 
 def check_people_options(options: SegmenterOptions) -> None:
-    """Raise ValueError unless max_people, redetect_interval, detection_levels are in range."""
-    for name in ('max_people', 'redetect_interval', 'detection_levels'):
+    """Raise ValueError unless the multi-person options are in range."""
+    for name in ('max_people', 'redetect_interval', 'detection_levels', 'detection_threshold'):
         require(name, getattr(options, name))
 
 
@@ -571,7 +575,8 @@ class Segmenter:
         """Change post-processing options for the next frame.
 
         Accepts threshold, foreground_classes (ids or label names), resize_mode, smoothing,
-        max_people, redetect_interval, detection_levels, max_pixels. A model or device change
+        max_people, redetect_interval, detection_levels, detection_threshold, max_pixels. A
+        model or device change
         needs a new Segmenter.
 
         Raises:

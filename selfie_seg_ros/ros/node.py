@@ -398,6 +398,7 @@ class SelfieSegNode(LifecycleNode):
             max_people=int(values['max_people']),
             redetect_interval=int(values['redetect_interval']),
             detection_levels=int(values['detection_levels']),
+            detection_threshold=float(values['detection_threshold']),
             max_pixels=int(values['max_pixels']),
             cache_dir=Path(cache_dir) if cache_dir else None,
             allow_download=bool(values['allow_download']),

@@ -22,7 +22,7 @@ MODEL_PARAMETERS = ('model', 'model_labels', 'device', 'precision')
 """A change of any of these builds a new model (in the background)."""
 LIVE_SEGMENTER_OPTIONS = (
     'threshold', 'resize_mode', 'smoothing', 'max_people', 'redetect_interval', 'detection_levels',
-    'max_pixels')
+    'detection_threshold', 'max_pixels')
 EFFECT_PARAMETERS = ('effect', 'blur_strength', 'background_color', 'background_image',
                      'max_pixels')
 """Parameters the effects are built from (``max_pixels`` limits the background image)."""

@@ -27,7 +27,7 @@ from selfie_seg_ros.engine.errors import DeviceError, ModelLoadError
 from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.pose.anchors import generate_anchors
-from selfie_seg_ros.engine.pose.detector import DEFAULT_MIN_SCORE, decode_detections, sigmoid
+from selfie_seg_ros.engine.pose.detector import decode_detections, sigmoid
 from selfie_seg_ros.engine.pose.roi import (
     Roi,
     crop,
@@ -261,7 +261,7 @@ class PoseSegmenter(Segmenter):
         boxes = self._detect_request.get_output_tensor(self._box_out).data
         scores = self._detect_request.get_output_tensor(self._score_out).data
         detections = decode_detections(
-            boxes, scores, self._anchors, padding, min_score=DEFAULT_MIN_SCORE,
+            boxes, scores, self._anchors, padding, min_score=self._options.detection_threshold,
             input_size=self._detector_size,
         )
         regions = [(roi_from_points(d.keypoints[0], d.keypoints[1], size), d.score)
