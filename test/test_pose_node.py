@@ -72,9 +72,8 @@ def test_mask_and_instances_for_every_person(running, street_photo_path, capsys)
         mask, instances = image_array(mask_msg), image_array(instances_msg)
         assert np.array_equal(instances > 0, mask == 1)
         counts.append(len([i for i in np.unique(instances) if i]))
-    # The two men in full view are followed on every frame; the person cut by the right border
-    # is segmented whenever the detector finds them (landmark presence below 0.5: not followed).
-    assert min(counts) >= 2 and max(counts) >= 3, counts
+    # The two men in full view and the one cut by the right border are followed on every frame.
+    assert min(counts) >= 3, counts
 
     # The compressed twin is lossless PNG: the same ids as the raw instances of that frame.
     compressed = [(m, instances_msgs[(m.header.stamp.sec, m.header.stamp.nanosec)])

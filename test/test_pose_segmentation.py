@@ -8,7 +8,7 @@ masks (test/data/README.md; ``benchmarks/pose_parity.py --make-reference test/da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -130,6 +130,62 @@ def test_following_people_reuses_regions_and_keeps_ids(segmenter: Segmenter) -> 
     assert not empty.mask.any() and not empty.instances.any()
     assert empty.timings['detection_ms'] > 0
     assert segmenter.people == 0
+
+
+def _followed_run(segmenter: Segmenter, frames: Iterable[np.ndarray]) -> list[tuple[int, int]]:
+    """(detector runs, people) per frame after the first."""
+    segmenter.reset()
+    counts = []
+    for index, frame in enumerate(frames):
+        result = segmenter.segment(frame)
+        if index:
+            counts.append((int(result.timings['detector_runs']),
+                           len(set(np.unique(result.instances)) - {0})))
+    return counts
+
+
+def test_a_person_cut_by_the_border_is_followed(
+    pose_model_paths, model_cache_dir: Path, street: np.ndarray
+) -> None:
+    # The man at the right border of the street photo is half outside the frame: the landmark
+    # model's presence score for him swings between 0.01 and 0.96 from frame to frame on a still
+    # frame; at MediaPipe's 0.5 he was lost, and the detector ran again, every few frames.
+    with Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                   allow_download=False, redetect_interval=1000) as following:
+        assert _followed_run(following, [street] * 30) == [(0, 3)] * 29
+
+
+def test_a_person_who_leaves_is_followed_out_and_let_go(
+    pose_model_paths, model_cache_dir: Path, street: np.ndarray
+) -> None:
+    # The photo slides right by 10 px a frame: the man at the right border (x 659-809) walks
+    # out of view, the two others stay.
+    shifts = range(0, 201, 10)
+
+    def sliding() -> Iterator[np.ndarray]:
+        for shift in shifts:
+            frame = np.zeros_like(street)
+            frame[:, shift:] = street[:, :street.shape[1] - shift]
+            yield frame
+
+    with Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                   allow_download=False, redetect_interval=1000) as following:
+        counts = _followed_run(following, sliding())
+    people = dict(zip(shifts[1:], (n for _, n in counts), strict=True))
+    assert all(people[s] == 3 for s in shifts[1:] if s <= 50), people  # mostly in view
+    assert all(people[s] == 2 for s in shifts[1:] if s >= 160), people  # gone
+    # No detector run while he is followed out; at most one when he is let go.
+    assert sum(runs for runs, _ in counts) <= 1, counts
+
+
+def test_a_region_at_the_border_is_let_go_when_nobody_is_there(segmenter: Segmenter) -> None:
+    # The astronaut's region reaches out of the frame: on an empty frame its landmarks are
+    # judged (mean presence 0.28 in the frame) and the region is dropped.
+    segmenter.reset()
+    segmenter.segment(astronaut('astronaut'))
+    assert segmenter.people == 1
+    empty = segmenter.segment(np.zeros((512, 512, 3), np.uint8))
+    assert segmenter.people == 0 and not empty.instances.any()
 
 
 def test_max_people_limits_and_orders(

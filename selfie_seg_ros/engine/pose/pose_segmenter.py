@@ -58,6 +58,18 @@ NEW_PERSON_PRESENCE = 0.25
 """A person the detector has just found on the whole frame is segmented on that frame from this
 presence score on (not followed below 0.5). Measured: people cut by the image border 0.46,
 whole-frame detections of small people with a region far too large 0.04-0.18."""
+BORDER_SHARE = 0.2
+"""A region with this share of its area outside the frame is at the border. The landmark model
+then sees part of the body and the replicated border, and its presence score is no guide: on a
+still frame, the man cut by the street photo's right border scored 0.01-0.96 on the followed
+region from frame to frame (his mask unchanged), so at MediaPipe's 0.5 he was lost and the
+detector ran again every few frames. There ``BORDER_LANDMARK_PRESENCE`` also keeps a person."""
+BORDER_LANDMARK_PRESENCE = 0.4
+"""At the border, a person is followed while the landmarks that lie inside the frame have this
+mean presence (the landmark model's per-landmark score). Measured: the man at the right border
+0.46-0.81 on a still frame, 0.42-0.92 while walking out until 40 px of him are left (then 0.31);
+the region left on an empty frame after a person (black, brick wall, rocket photo) 0.18-0.29."""
+BODY_LANDMARKS = 33
 NUM_LANDMARKS = 39
 AUX_LANDMARKS = (33, 34)
 """The landmark model's alignment points: mid-hip centre and the full-body size/rotation point."""
@@ -71,6 +83,8 @@ class PersonResult:
     roi: Roi
     """The region the landmark model saw (the track moves on to ``next_roi``)."""
     presence: float
+    landmark_presence: float
+    """Mean presence of the body landmarks that lie inside the frame (0 when none does)."""
     window: tuple[int, int, int, int] | None
     """The part of the frame the region covers: left, top, right, bottom (None: outside)."""
     plane: np.ndarray
@@ -282,10 +296,15 @@ class PoseSegmenter(Segmenter):
         masks = sigmoid(logits[..., 0])
         results = []
         for i, track in enumerate(tracks):
-            points = landmarks[i].reshape(NUM_LANDMARKS, 5)[list(AUX_LANDMARKS), :2]
-            frame_points = tensor_to_frame_points(points, track.roi, self.input_size)
-            normalised = frame_points / np.float32(size)
+            values = landmarks[i].reshape(NUM_LANDMARKS, 5)
+            frame_points = tensor_to_frame_points(values[:, :2], track.roi, self.input_size)
+            normalised = frame_points[list(AUX_LANDMARKS)] / np.float32(size)
             next_roi = roi_from_points(normalised[0], normalised[1], size)
+            body = frame_points[:BODY_LANDMARKS]
+            inside = ((body[:, 0] >= 0) & (body[:, 0] < size[0])
+                      & (body[:, 1] >= 0) & (body[:, 1] < size[1]))
+            scores = sigmoid(values[:BODY_LANDMARKS, 4][inside])
+            landmark_presence = float(scores.mean()) if scores.size else 0.0
             window = _frame_window(track.roi, size)
             plane = np.zeros((0, 0), np.float32)
             if window is not None:
@@ -296,8 +315,8 @@ class PoseSegmenter(Segmenter):
                     (right - left, bottom - top), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                     borderMode=cv2.BORDER_CONSTANT, borderValue=0,
                 )
-            results.append(PersonResult(track, track.roi, float(presence[i]), window, plane,
-                                        next_roi))
+            results.append(PersonResult(track, track.roi, float(presence[i]), landmark_presence,
+                                        window, plane, next_roi))
         return results
 
     def _timed_detect(
@@ -334,20 +353,24 @@ class PoseSegmenter(Segmenter):
         tick = time.perf_counter()
         batch = self._landmarks(image, tracks)
         timer['landmark_ms'] += (time.perf_counter() - tick) * 1e3
+        size = (image.shape[1], image.shape[0])
         shown = []
+        lost = False
         for result in batch:
             if not result.next_roi.usable():  # landmarks off the numeric rails: lost
                 self._tracker.update(result.track, None, 0.0)
-            elif result.presence >= PRESENCE_THRESHOLD:
+                lost = True
+            elif _still_there(result, size):
                 shown.append(result)
                 self._tracker.update(result.track, result.next_roi, result.presence)
             elif just_detected and result.presence >= NEW_PERSON_PRESENCE:
                 shown.append(result)
                 self._unsure.append(result.track)
+                lost = True
             else:
                 self._tracker.update(result.track, None, result.presence)
-        return shown, any(r.presence < PRESENCE_THRESHOLD or not r.next_roi.usable()
-                          for r in batch)
+                lost = True
+        return shown, lost
 
     def _find_people(
         self, image: np.ndarray, known: list[PersonResult], options: SegmenterOptions,
@@ -397,7 +420,11 @@ class PoseSegmenter(Segmenter):
                 hidden = [r for r in fresh if r.presence >= PRESENCE_THRESHOLD]
                 if not fresh:
                     break
-        return _drop_shadowed(found, known)
+        kept = _drop_shadowed(found, known)
+        for result in found:
+            if result not in kept:
+                self._forget(result.track)
+        return kept
 
     def _forget(self, track: Track) -> None:
         self._tracker.update(track, None, 0.0)
@@ -601,6 +628,26 @@ def _drop_shadowed(
     sure = [r for r in [*known, *found] if r.presence >= PRESENCE_THRESHOLD]
     return [r for r in found
             if r.presence >= PRESENCE_THRESHOLD or _covered(r, sure) < SHADOWED]
+
+
+def outside_share(roi: Roi, size: tuple[int, int]) -> float:
+    """Share of a region's area that lies outside the frame (0 inside, 1 wholly outside)."""
+    area = roi.width * roi.height
+    if area <= 0:
+        return 1.0
+    corners = cv2.boxPoints(roi.as_rotated_rect()).astype(np.float32)
+    frame = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
+    inside, _ = cv2.intersectConvexConvex(corners, frame)
+    return float(min(1.0, max(0.0, 1.0 - inside / area)))
+
+
+def _still_there(result: PersonResult, size: tuple[int, int]) -> bool:
+    """True when the person is followed on: presence 0.5 (MediaPipe's tracking threshold), or at
+    the border (``BORDER_SHARE``) the landmarks in the frame (``BORDER_LANDMARK_PRESENCE``)."""
+    if result.presence >= PRESENCE_THRESHOLD:
+        return True
+    return (result.landmark_presence >= BORDER_LANDMARK_PRESENCE
+            and outside_share(result.roi, size) >= BORDER_SHARE)
 
 
 def _frame_window(roi: Roi, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
