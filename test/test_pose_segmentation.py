@@ -17,6 +17,8 @@ import pytest
 import skimage.data
 
 from selfie_seg_ros.engine.catalog import CATALOG
+from selfie_seg_ros.engine.errors import DeviceError
+from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.pose.pose_segmenter import PoseSegmenter
 from selfie_seg_ros.engine.segmenter import Segmenter
 
@@ -224,6 +226,54 @@ def test_detection_threshold_applies_live_and_is_checked(
     with pytest.raises(ValueError, match='detection_threshold'):
         Segmenter(model='pose_segmentation', cache_dir=model_cache_dir,
                   detection_threshold=1.5)
+
+
+def test_pooled_pose_segmenters_share_both_compiled_models_with_own_requests(
+    pose_model_paths, model_cache_dir: Path, street: np.ndarray
+) -> None:
+    pool = ModelPool()
+    built = {'cache_dir': model_cache_dir, 'progress': False, 'allow_download': False,
+             'pool': pool}
+    first = Segmenter(model='pose_segmentation', **built)
+    second = Segmenter(model='pose_segmentation', **built)
+    assert isinstance(first, PoseSegmenter) and isinstance(second, PoseSegmenter)
+    assert len(pool) == 2  # the detector and the landmark model, once each
+    assert first._detector is second._detector and first._compiled is second._compiled
+    assert first._detect_request is not second._detect_request
+    assert first._request is not second._request
+    # One person on one camera, three on the other: each request has its own batch size.
+    alone = first.segment(astronaut('astronaut'))
+    crowd = second.segment(street)
+    assert set(np.unique(alone.instances)) == {0, 1}
+    assert len(set(np.unique(crowd.instances)) - {0}) == 3
+    selfie = Segmenter(model='selfie_segmentation', **built)
+    assert len(pool) == 3
+    first.close()
+    assert len(pool) == 3  # still used by the second one
+    second.segment(street)
+    second.close()
+    selfie.close()
+    assert len(pool) == 0
+
+
+def test_a_failed_pooled_build_gives_the_detector_back(
+    pose_model_paths, model_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = ModelPool()
+    compile_model = PoseSegmenter._compile
+    calls: list[int] = []
+
+    def detector_only(self, model_ir, options, config):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise DeviceError('the landmark model does not fit')
+        return compile_model(self, model_ir, options, config)
+
+    monkeypatch.setattr(PoseSegmenter, '_compile', detector_only)
+    with pytest.raises(DeviceError, match='does not fit'):
+        Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                  allow_download=False, pool=pool)
+    assert len(calls) == 2 and len(pool) == 0
 
 
 def test_temporal_smoothing_applies(pose_model_paths, model_cache_dir: Path) -> None:

@@ -8,8 +8,9 @@ Each node is exactly the node ``selfie_seg_node`` runs, in its own namespace: ca
 reads ``/front/image`` (relative remappings resolve per namespace) and publishes
 ``/front/selfie_seg/{mask,mask_color,overlay,blurred}``; each has its own parameters (a params
 file's ``/front/selfie_seg:`` entry, or ``/**:`` for all) and its own lifecycle services. What the
-process shares: one OpenVINO Core and one compiled model per model and device
-(:class:`~selfie_seg_ros.engine.model_pool.ModelPool`; each node has its own infer request), the
+process shares: one OpenVINO Core and one compiled model per model and device (pose_segmentation:
+its detector and its landmark model; :class:`~selfie_seg_ros.engine.model_pool.ModelPool`; each
+node has its own infer requests), the
 Python runtime and libraries, and one executor thread. Every node keeps its own worker thread.
 """
 

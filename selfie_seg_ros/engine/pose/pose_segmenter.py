@@ -157,8 +157,9 @@ class PoseSegmenter(Segmenter):
     ) -> None:
         """Fetch, convert (cached) and compile the detector and the landmark model.
 
-        A ``pool`` only lends its Core: the pose models are compiled for this segmenter (their
-        batch size changes from frame to frame with the number of people).
+        With a ``pool``, both are compiled once for all the pool's pose segmenters with the same
+        device and settings (the landmark model with a dynamic batch: the number of people);
+        each segmenter keeps its own two infer requests.
 
         Raises:
             KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
@@ -171,8 +172,9 @@ class PoseSegmenter(Segmenter):
         options = replace(options, **changes)
         check_people_options(options)
         started = time.perf_counter()
-        self._pool = None
-        self._pool_key = None
+        self._pool = pool
+        self._pool_key: tuple[str, ...] | None = None
+        self._detector_pool_key: tuple[str, ...] | None = None
         self._core = pool.core if pool is not None else core or ov.Core()
         self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
         check_device(options.device, self.available_devices)
@@ -197,10 +199,14 @@ class PoseSegmenter(Segmenter):
             landmark_ir, self.model_path, (1, NUM_LANDMARKS * 5), (1, 1), (1, height, width, 1))
         landmark_ir.reshape({landmark_ir.input(0): ov.PartialShape([-1, height, width, 3])})
         config = self._config(options)
-        self._detector = self._compile(_with_preprocessing(detector_ir, DETECTOR_RANGE),
-                                       options, config)
-        self._compiled = self._compile(_with_preprocessing(landmark_ir, LANDMARK_RANGE),
-                                       options, config)
+        try:
+            self._detector, self._detector_pool_key = self._shared(
+                detector_ir, self.detector_path, DETECTOR_RANGE, options, config)
+            self._compiled, self._pool_key = self._shared(
+                landmark_ir, self.model_path, LANDMARK_RANGE, options, config)
+        except Exception:
+            self.close()  # gives a pooled detector back
+            raise
         self._detect_request = self._detector.create_infer_request()
         self._request = self._compiled.create_infer_request()
         self.labels: tuple[str, ...] = BINARY_LABELS
@@ -230,6 +236,24 @@ class PoseSegmenter(Segmenter):
         if precision:
             config['INFERENCE_PRECISION_HINT'] = precision
         return config
+
+    def _shared(
+        self, model_ir: ov.Model, path: Path, norm: Normalization, options: SegmenterOptions,
+        config: dict[str, Any],
+    ) -> tuple[ov.CompiledModel, tuple[str, ...] | None]:
+        """The compiled model (with its preprocessing): the pool's when there is one.
+
+        Returns:
+            It and its pool key (None without a pool).
+        """
+
+        def build() -> ov.CompiledModel:
+            return self._compile(_with_preprocessing(model_ir, norm), options, config)
+
+        if self._pool is None:
+            return build(), None
+        key = ('pose', str(path), options.device, repr(sorted(config.items())), repr(norm))
+        return self._pool.acquire(key, build), key
 
     def _compile(
         self, model_ir: ov.Model, options: SegmenterOptions, config: dict[str, Any]
@@ -544,12 +568,19 @@ class PoseSegmenter(Segmenter):
             return sigmoid(self._request.get_output_tensor(self._mask_out).data[0])
 
     def close(self) -> None:
-        """Release both compiled models and their requests (after a frame in progress)."""
+        """Release both compiled models (or this user's share of them) and their requests.
+
+        Waits for a frame in progress; closing twice is harmless.
+        """
         super().close()
         lock = getattr(self, '_lock', None)  # absent when the constructor failed early
         with lock if lock is not None else contextlib.nullcontext():
             self._detect_request = None  # type: ignore[assignment]
             self._detector = None  # type: ignore[assignment]
+            pool, key = getattr(self, '_pool', None), getattr(self, '_detector_pool_key', None)
+            if pool is not None and key is not None:
+                pool.release(key)
+                self._detector_pool_key = None
 
     def __repr__(self) -> str:
         return (
