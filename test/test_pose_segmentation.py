@@ -19,7 +19,14 @@ import skimage.data
 from selfie_seg_ros.engine.catalog import CATALOG
 from selfie_seg_ros.engine.errors import DeviceError
 from selfie_seg_ros.engine.model_pool import ModelPool
-from selfie_seg_ros.engine.pose.pose_segmenter import PoseSegmenter
+from selfie_seg_ros.engine.pose.pose_segmenter import (
+    PersonResult,
+    PoseSegmenter,
+    outside_share,
+    still_there,
+)
+from selfie_seg_ros.engine.pose.roi import Roi
+from selfie_seg_ros.engine.pose.tracking import Track
 from selfie_seg_ros.engine.segmenter import Segmenter
 
 pytestmark = pytest.mark.model
@@ -178,6 +185,25 @@ def test_a_person_who_leaves_is_followed_out_and_let_go(
     assert all(people[s] == 2 for s in shifts[1:] if s >= 160), people  # gone
     # No detector run while he is followed out; at most one when he is let go.
     assert sum(runs for runs, _ in counts) <= 1, counts
+
+
+def _verdict(roi: Roi, presence: float, landmark_presence: float, *, new: bool) -> bool:
+    result = PersonResult(Track(0, roi, 1.0), roi, presence, landmark_presence, None,
+                          np.zeros((0, 0), np.float32), roi)
+    return still_there(result, (640, 480), new=new)
+
+
+def test_who_is_followed_at_the_border_and_elsewhere() -> None:
+    inside, border = Roi(320, 240, 200, 200, 0.0), Roi(640, 240, 200, 200, 0.0)
+    assert outside_share(inside, (640, 480)) == 0.0
+    assert outside_share(border, (640, 480)) == pytest.approx(0.5)
+    for new in (False, True):
+        assert _verdict(inside, 0.5, 0.0, new=new) and _verdict(border, 0.5, 0.0, new=new)
+        assert not _verdict(inside, 0.3, 0.9, new=new)  # MediaPipe's 0.5 away from the border
+        assert not _verdict(border, 0.3, 0.39, new=new)
+    assert _verdict(border, 0.01, 0.4, new=False)  # followed before: the landmarks decide
+    assert _verdict(border, 0.25, 0.4, new=True)
+    assert not _verdict(border, 0.2, 0.99, new=True)  # new, and the presence says nobody
 
 
 def test_a_region_at_the_border_is_let_go_when_nobody_is_there(segmenter: Segmenter) -> None:

@@ -362,14 +362,16 @@ class PoseSegmenter(Segmenter):
 
     def _follow(
         self, image: np.ndarray, tracks: list[Track], timer: dict[str, float],
-        *, just_detected: bool = False,
+        *, new: bool = False, just_detected: bool = False,
     ) -> tuple[list[PersonResult], bool]:
         """Landmarks for ``tracks``; present people move to their next region, others are lost.
 
         Args:
-            just_detected: the tracks come from the detector on this frame. A person the landmark
-                model is unsure of (presence from 0.25 to 0.5, e.g. cut by the image border) is
-                then still segmented on this frame, on the detector's word, but not followed.
+            new: the tracks were found on this frame (on the whole frame or on a tile).
+            just_detected: the tracks come from the detector on the whole frame. A person the
+                landmark model is unsure of (presence from 0.25 to 0.5) is then still segmented
+                on this frame, on the detector's word, but not followed (at the border: see
+                ``still_there``).
 
         Returns:
             The people to segment on this frame and whether anybody was lost.
@@ -384,7 +386,7 @@ class PoseSegmenter(Segmenter):
             if not result.next_roi.usable():  # landmarks off the numeric rails: lost
                 self._tracker.update(result.track, None, 0.0)
                 lost = True
-            elif _still_there(result, size):
+            elif still_there(result, size, new=new):
                 shown.append(result)
                 self._tracker.update(result.track, result.next_roi, result.presence)
             elif just_detected and result.presence >= NEW_PERSON_PRESENCE:
@@ -430,7 +432,8 @@ class PoseSegmenter(Segmenter):
                 if not new:
                     break
                 # A tile may show part of a body: there only the landmark model's word counts.
-                shown, _ = self._follow(image, new, timer, just_detected=view is None)
+                shown, _ = self._follow(image, new, timer, new=True,
+                                        just_detected=view is None)
                 fresh = []
                 for result in shown:
                     if _covered(result, accepted) >= SHADOWED:
@@ -672,13 +675,22 @@ def outside_share(roi: Roi, size: tuple[int, int]) -> float:
     return float(min(1.0, max(0.0, 1.0 - inside / area)))
 
 
-def _still_there(result: PersonResult, size: tuple[int, int]) -> bool:
-    """True when the person is followed on: presence 0.5 (MediaPipe's tracking threshold), or at
-    the border (``BORDER_SHARE``) the landmarks in the frame (``BORDER_LANDMARK_PRESENCE``)."""
+def still_there(result: PersonResult, size: tuple[int, int], *, new: bool) -> bool:
+    """True when the person is followed on.
+
+    Presence 0.5 (MediaPipe's tracking threshold), or at the border (``BORDER_SHARE``) the
+    landmarks in the frame (``BORDER_LANDMARK_PRESENCE``): for people followed from an earlier
+    frame, and for people found on this frame (``new``) with presence 0.25 or more. The landmark
+    presence alone does not vouch for a new region: regions the detector found on tiles where
+    nobody is (a cat, a coffee cup, the rocket photo) had landmark presence 0.80-0.98 with
+    presence 0.00-0.10.
+    """
     if result.presence >= PRESENCE_THRESHOLD:
         return True
-    return (result.landmark_presence >= BORDER_LANDMARK_PRESENCE
-            and outside_share(result.roi, size) >= BORDER_SHARE)
+    if (result.landmark_presence < BORDER_LANDMARK_PRESENCE
+            or outside_share(result.roi, size) < BORDER_SHARE):
+        return False
+    return not new or result.presence >= NEW_PERSON_PRESENCE
 
 
 def _frame_window(roi: Roi, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
