@@ -375,13 +375,16 @@ def run_video(args: argparse.Namespace) -> int:
     capture = _open_capture(args)
     effects = effect_options(args)
     segmenter = open_segmenter(args, smoothing=args.smoothing)
-    if 'instances' in frame_dirs and not segmenter.gives_instances:
+    try:
+        if 'instances' in frame_dirs and not segmenter.gives_instances:
+            raise CliError(f'--instances-dir needs a multi-person model (pose_segmentation); '
+                           f'{args.model} gives no person instances', EXIT_BAD_INPUT)
+        for folder in frame_dirs.values():
+            _make_dir(folder)
+    except CliError:
         segmenter.close()
         capture.release()
-        raise CliError(f'--instances-dir needs a multi-person model (pose_segmentation); '
-                       f'{args.model} gives no person instances', EXIT_BAD_INPUT)
-    for folder in frame_dirs.values():
-        _make_dir(folder)
+        raise
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if args.camera is None else 0
     if args.max_frames:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
