@@ -27,6 +27,8 @@ __all__ = ['StopRequested', 'StopSignal', 'init', 'spin_until_stopped']
 
 SPIN_STEP_S = 0.1
 """Longest wait in one executor step: the delay between a signal and the loop noticing it."""
+EXECUTOR_SHUTDOWN_S = 2.0
+"""How long the executor may take to finish a callback in progress when spinning ends."""
 
 
 class StopSignal:
@@ -74,10 +76,18 @@ def init(args: Sequence[str] | None) -> None:
 
 def spin_until_stopped(executor: Executor, stop: StopSignal, *,
                        duration_s: float | None = None) -> None:
-    """Spin until a stop signal, ``duration_s`` has passed, or ROS shuts down."""
+    """Spin until a stop signal, ``duration_s`` has passed, or ROS shuts down; then shut the
+    executor down, before the caller destroys its nodes and the context.
+
+    An executor left alive holds the nodes and its guard conditions until garbage collection,
+    which may come after the context is gone, at interpreter exit.
+    """
     stop.spinning()
     deadline = time.monotonic() + duration_s if duration_s else None
-    while not stop.requested.is_set() and rclpy.ok():
-        if deadline is not None and time.monotonic() >= deadline:
-            return
-        executor.spin_once(timeout_sec=SPIN_STEP_S)
+    try:
+        while not stop.requested.is_set() and rclpy.ok():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            executor.spin_once(timeout_sec=SPIN_STEP_S)
+    finally:
+        executor.shutdown(timeout_sec=EXECUTOR_SHUTDOWN_S)
