@@ -109,15 +109,17 @@ print(json.dumps(marks))
 def run_case(size: str, rate: float, seconds: float, warmup: float, publisher_thread: bool,
              quiet_wait: float = 0.0,
              patches: tuple[str, ...] = (), peer: bool = False,
-             outputs: tuple[str, ...] = OUTPUTS) -> dict[str, Any]:
+             outputs: tuple[str, ...] = OUTPUTS,
+             parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """One size and rate on a fresh node (or the MediaPipe peer); returns the measurements.
 
-    Only ``outputs`` are subscribed (the node computes only what is subscribed).
+    Only ``outputs`` are subscribed (the node computes only what is subscribed); ``parameters``
+    go to our node (e.g. another ``model``).
     """
     width, height = SIZES[size]
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
     pipeline = Pipeline(width, height, rate, publisher_thread=publisher_thread, patches=patches,
-                        peer=peer, outputs=outputs)
+                        peer=peer, outputs=outputs, parameters=parameters)
     try:
         time.sleep(warmup)
         node_cpu = CpuMeter(pipeline.node.pid)
@@ -498,6 +500,8 @@ def main() -> int:
                              'node_harness.py)')
     parser.add_argument('--outputs', default=','.join(OUTPUTS),
                         help='outputs to subscribe, e.g. mask (the node computes only those)')
+    parser.add_argument('--model', default=MODEL,
+                        help="the node's model, e.g. pose_segmentation (default: %(default)s)")
     parser.add_argument('--peer', action='store_true',
                         help='after each case, run the same case on the MediaPipe peer node '
                              '(mediapipe_peer_node.py in .venv-mediapipe) and compare')
@@ -510,7 +514,7 @@ def main() -> int:
     args = parser.parse_args()
     load = os.getloadavg()
     print(f'{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; '
-          f'model {MODEL}, CPU', flush=True)
+          f'model {args.model}, CPU', flush=True)
     output: dict[str, Any] = {}
     if args.profile:
         patches = tuple(p for p in args.patch.split(',') if p)
@@ -539,7 +543,8 @@ def main() -> int:
                         result = run_case(size, rate, args.seconds, args.warmup,
                                           publisher_thread=args.publisher_thread,
                                           quiet_wait=args.quiet_wait, patches=patches,
-                                          peer=peer, outputs=outputs)
+                                          peer=peer, outputs=outputs,
+                                          parameters={'model': args.model})
                         result['attempt'] = attempt + 1
                         if (args.max_other is None
                                 or result['other_busy_cores'] <= args.max_other):

@@ -260,16 +260,14 @@ def test_image_single_model_writes_no_instances(run, astronaut_png, tmp_path):
     assert not (tmp_path / 'instances.png').exists()
 
 
-def test_max_people_is_checked(astronaut_png, tmp_path):
+@pytest.mark.parametrize('flag,message', [
+    ('--max-people', '--max-people: must be in 1..32, got 0'),
+    ('--detection-threshold', '--detection-threshold: must be in 0.1..1.0, got 0'),
+])
+def test_people_options_are_checked(astronaut_png, tmp_path, flag, message):
     result = subprocess.run(
         [sys.executable, '-m', 'selfie_seg_ros.cli', 'image', str(astronaut_png),
-         '--max-people', '0', '--out', str(tmp_path)],
+         flag, '0', '--out', str(tmp_path)],
         capture_output=True, text=True, check=False)
     assert result.returncode == 2
-    assert '--max-people: must be in 1..32, got 0' in result.stderr
-    result = subprocess.run(
-        [sys.executable, '-m', 'selfie_seg_ros.cli', 'image', str(astronaut_png),
-         '--detection-threshold', '0', '--out', str(tmp_path)],
-        capture_output=True, text=True, check=False)
-    assert result.returncode == 2
-    assert '--detection-threshold: must be in 0.1..1.0, got 0' in result.stderr
+    assert message in result.stderr

@@ -141,6 +141,57 @@ def test_following_people_reuses_regions_and_keeps_ids(segmenter: Segmenter) -> 
     assert segmenter.people == 0
 
 
+def _skimage_bgr(name: str) -> np.ndarray:
+    image = getattr(skimage.data, name)()
+    if image.dtype != np.uint8:
+        image = (image.astype(np.float64) / max(float(image.max()), 1.0) * 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(image, cv2.COLOR_RGBA2BGR if image.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+
+
+@pytest.mark.parametrize('name', ['rocket', 'coffee', 'chelsea', 'text', 'logo', 'cell'])
+def test_photos_without_people_get_none(segmenter: Segmenter, name: str) -> None:
+    """Each of these photos gave a false person on a tile at the whole-frame threshold (detector
+    scores 0.50-0.65, landmark presence up to 0.99); tiles need TILE_DETECTION_THRESHOLD."""
+    segmenter.reset()
+    result = segmenter.segment(_skimage_bgr(name))
+    assert not result.instances.any() and not result.mask.any()
+
+
+def test_a_small_person_is_still_found_on_a_tile(segmenter: Segmenter, street: np.ndarray
+                                                  ) -> None:
+    """The man in front on the street photo, 160 px tall in a 1280x720 frame of the rocket photo:
+    too small for the whole-frame detector, found on a tile (scored 0.82-0.99 at 128-256 px)."""
+    alpha = reference('street')
+    ys, xs = np.nonzero(alpha >= 0.5)
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    person, matte = street[box], alpha[box]
+    width = round(person.shape[1] * 160 / person.shape[0])
+    person = cv2.resize(person, (width, 160), interpolation=cv2.INTER_AREA).astype(np.float32)
+    matte = cv2.resize(matte, (width, 160), interpolation=cv2.INTER_AREA)[..., None]
+    frame = cv2.resize(_skimage_bgr('rocket'), (1280, 720), interpolation=cv2.INTER_LINEAR)
+    region = frame[550:710, 600:600 + width].astype(np.float32)
+    frame[550:710, 600:600 + width] = np.round(region * (1 - matte) + person * matte)
+    truth = np.zeros(frame.shape[:2], np.float32)
+    truth[550:710, 600:600 + width] = matte[..., 0]
+    segmenter.reset()
+    result = segmenter.segment(frame)
+    assert set(np.unique(result.instances)) == {0, 1}
+    assert iou(result.mask.astype(np.float32), truth) > 0.8
+
+
+def test_reset_stream_forgets_the_people_followed(segmenter: Segmenter) -> None:
+    """``reset_stream()``, the Segmenter's call for a new stream, detects afresh here too."""
+    image = astronaut('astronaut')
+    segmenter.reset_stream()
+    assert segmenter.segment(image).timings['detection_ms'] > 0
+    assert segmenter.segment(image).timings['detection_ms'] == 0.0  # followed
+    segmenter.reset_stream()
+    assert segmenter.people == 0
+    assert segmenter.segment(image).timings['detection_ms'] > 0
+
+
 def _followed_run(segmenter: Segmenter, frames: Iterable[np.ndarray]) -> list[tuple[int, int]]:
     """(detector runs, people) per frame after the first."""
     segmenter.reset()

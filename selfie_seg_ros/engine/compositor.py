@@ -5,9 +5,9 @@
 frame size. ``cv2.blendLinear`` needs the inverse weights as a second float image (one more pass
 to make it, one more to read it); OpenVINO's CPU plugin fuses the graph's element-wise steps (u8
 to f32, the blend, rounding, back to u8) into one pass that reads the two images and one weight
-map. Measured on the 2-core CPU here (``benchmarks/bench_blur.py --composite``): 1.7 against
-2.8 ms at 1280x720, 3.7 against 6.5 ms at 1920x1080. Results are within one grey level of
-``blendLinear`` (rounding).
+map. Measured on the 2-core CPU here (``benchmarks/bench_blur.py --composite``, one thread each,
+quiet machine): 2.4 against 3.2 ms at 1280x720, 4.4 against 6.9 ms at 1920x1080. Results are
+within one grey level of ``blendLinear`` (rounding).
 
 A stream (the node's painter thread, the CLI's video loop) puts one :class:`Compositor` in its
 :class:`~selfie_seg_ros.engine.effects.Scratch`; the effect functions then composite through it.

@@ -180,7 +180,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         'detection_threshold', 'double', 0.5,
         "Multi-person models: the person detector's score a person needs to be found (0.5 is "
         "MediaPipe Pose's min_detection_confidence). Lower finds people the detector is less "
-        'sure of (partly hidden, far away) at the risk of false detections.',
+        'sure of (partly hidden, far away) at the risk of false detections. On tiles '
+        '(detection_levels 2-3) a score of at least 0.7 is needed in any case.',
         range=(MIN_DETECTION_THRESHOLD, 1.0), cli_flag='--detection-threshold'),
     OptionSpec(
         'model_cache_dir', 'string', '',
