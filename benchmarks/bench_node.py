@@ -2,9 +2,10 @@
 """The node end to end over DDS: rates, latency, drops, CPU and memory; and its start-up time.
 
 For each frame size (the astronaut photo scaled into 640x480, 1280x720, 1920x1080) and input
-rate (30 Hz, and back to back = "max"), a fresh ``selfie_seg_node`` (general selfie model, CPU)
-gets frames from a publisher process while this process subscribes to all three outputs (raw,
-so only the header stamp is read) and to /diagnostics; layout in node_harness.py. Per case:
+rate (30 Hz, and back to back = "max"), a fresh ``selfie_seg_node`` (general selfie model, CPU;
+``--model`` for another) gets frames from a publisher process while this process subscribes to
+the outputs (all three by default, ``--outputs`` to choose; raw, so only the header stamp is
+read) and to /diagnostics; layout in node_harness.py. Per case:
     out fps        outputs received per second, per topic
     latency        input header stamp -> output received (same host clock), per topic
     dropped        the node's 'total dropped' over the window (frames replaced while waiting)
@@ -17,12 +18,12 @@ Targets: 720p at 30 Hz -> 30 fps on all three outputs; 1080p at 30 Hz -> 30 fps,
 splits it: Python imports, the Segmenter build, discovery and the first frame.
 
 ``--profile SIZE`` samples the node with py-spy (``pip install py-spy``) at SIZE and 30 Hz and
-prints where the worker thread spends its time.
+prints where its worker, painter and executor threads spend their time.
 
 Usage:
     .venv/bin/python benchmarks/bench_node.py [--sizes 480p,720p,1080p] [--rates 30,max]
         [--seconds 20] [--startup] [--markdown] [--json OUT] [--publisher-thread]
-        [--profile 1080p]
+        [--profile 1080p] [--outputs mask] [--model pose_segmentation] [--peer]
 """
 
 from __future__ import annotations
