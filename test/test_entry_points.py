@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +76,20 @@ def test_the_executables_limit_glibc_to_two_malloc_arenas():
     assert arenas('limited', env) == MALLOC_ARENAS
     # A user's MALLOC_ARENA_MAX wins: glibc applies it, the entry point leaves it alone.
     assert arenas('default', {**env, 'MALLOC_ARENA_MAX': '1'}) == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='prctl is Linux only')
+def test_worker_threads_carry_their_names_for_the_operating_system():
+    from selfie_seg_ros.ros.process import name_native_thread
+
+    seen: list[str] = []
+
+    def work() -> None:
+        assert name_native_thread('seg_painter_and_more')  # kept to 15 bytes
+        comm = Path(f'/proc/self/task/{threading.get_native_id()}/comm')
+        seen.append(comm.read_text().strip())
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(10)
+    assert seen == ['seg_painter_and']

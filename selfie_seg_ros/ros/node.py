@@ -566,6 +566,7 @@ class SelfieSegNode(LifecycleNode):
 
     def _work(self) -> None:
         """First thread: take the newest frame, segment it, publish what needs no pictures."""
+        process.name_native_thread('seg_worker')
         while True:
             with self._frame_ready:
                 while self._pending is None and not self._stopping:
@@ -578,6 +579,7 @@ class SelfieSegNode(LifecycleNode):
 
     def _paint_all(self) -> None:
         """Second thread: make and publish the pictures of each segmented frame."""
+        process.name_native_thread('seg_painter')
         while True:
             segmented = self._handoff.take()
             if segmented is None or not self._guarded(self._paint, segmented):
