@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -585,7 +585,7 @@ class SelfieSegNode(LifecycleNode):
             if segmented is None or not self._guarded(self._paint, segmented):
                 return
 
-    def _guarded(self, step: Any, item: Any) -> bool:
+    def _guarded(self, step: Callable[[Any], None], item: Any) -> bool:
         """Run one frame's step; a bad frame is counted and logged, never ends the thread.
 
         Returns:
@@ -614,6 +614,7 @@ class SelfieSegNode(LifecycleNode):
         return True
 
     def _segment(self, msg: Image | CompressedImage) -> None:
+        """Decode and segment a frame, publish its mask (and confidence, instances), hand on."""
         wanted = frozenset(
             name for name, pub in self._outputs.items() if pub.get_subscription_count())
         if not wanted:
@@ -667,6 +668,7 @@ class SelfieSegNode(LifecycleNode):
             self._handoff.put(segmented)
 
     def _paint(self, segmented: _Segmented) -> None:
+        """Make and publish a segmented frame's pictures, raw and compressed as watched."""
         image, result, wanted = segmented.image, segmented.result, segmented.wanted
         pictures = {name.partition('/')[0] for name in wanted}
         header = segmented.msg.header
