@@ -189,8 +189,8 @@ class Scratch:
     """Work buffers that one caller reuses from frame to frame.
 
     Fresh full-frame buffers cost page faults on every frame, so a caller that processes a
-    stream (the node's worker, the CLI's video loop) keeps one ``Scratch`` and passes it to the
-    effect functions. A ``Scratch`` serves one thread at a time; without one, every call
+    stream (the node's painter thread, the CLI's video loop) keeps one ``Scratch`` and passes it
+    to the effect functions. A ``Scratch`` serves one thread at a time; without one, every call
     allocates its own buffers. Results returned to the caller never live in these buffers.
 
     A ``compositor`` (e.g. :class:`selfie_seg_ros.engine.compositor.Compositor`, one fused
