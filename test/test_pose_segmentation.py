@@ -393,3 +393,12 @@ def test_writes_into_caller_buffers(segmenter: Segmenter) -> None:
     # A buffer of another size is not used.
     other = segmenter.segment(image, mask_out=np.zeros((10, 10), np.uint8))
     assert other.mask.shape == (512, 512)
+
+
+@pytest.mark.parametrize('option', [{'max_pixels': 0}, {'max_people': 0}])
+def test_options_out_of_range_are_refused_before_any_work(pose_model_paths, model_cache_dir: Path,
+                                                          option: dict) -> None:
+    name = next(iter(option))
+    with pytest.raises(ValueError, match=name):
+        Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                  allow_download=False, **option)

@@ -265,6 +265,24 @@ def check_people_options(options: SegmenterOptions) -> None:
         require(name, getattr(options, name))
 
 
+def merged_options(options: SegmenterOptions | None, model: str | None, device: str | None,
+                   changes: dict[str, Any]) -> SegmenterOptions:
+    """A constructor's options: ``options`` (defaults when None) with ``model``, ``device`` and
+    the other keyword ``changes`` applied, checked.
+
+    Raises:
+        ValueError: an option out of range.
+    """
+    if model is not None:
+        changes['model'] = model
+    if device is not None:
+        changes['device'] = device
+    merged = replace(options or SegmenterOptions(), **changes)
+    check_people_options(merged)
+    check_max_pixels(merged.max_pixels)
+    return merged
+
+
 def _layout(shape: Sequence[int]) -> str:
     """Guess NHWC (TFLite) or NCHW (ONNX) from a 4-D shape."""
     if len(shape) == 4 and shape[1] in (1, 2, 3, 4) and shape[3] not in (1, 2, 3, 4):
@@ -339,20 +357,9 @@ class Segmenter:
             UnknownModelError, FetchError, ModelLoadError, DeviceError: with a message saying
                 what to do. ValueError: foreground classes that the model does not have.
         """
-        options = options or SegmenterOptions()
-        if model is not None:
-            changes['model'] = model
-        if device is not None:
-            changes['device'] = device
-        options = replace(options, **changes)
-        check_people_options(options)
-        check_max_pixels(options.max_pixels)
+        options = merged_options(options, model, device, changes)
         started = time.perf_counter()
-        self._pool = pool
-        self._pool_key: tuple[str, ...] | None = None
-        self._core = pool.core if pool is not None else core or ov.Core()
-        self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
-        check_device(options.device, self.available_devices)
+        self._use_core(options.device, core, pool)
         entry, self.source_path = resolve_model(options)
         metadata = model_metadata(self.source_path)
         self.entry = with_metadata(entry, metadata)
@@ -754,6 +761,18 @@ class Segmenter:
         )
 
     # -- resources ------------------------------------------------------------------------------
+
+    def _use_core(self, device: str, core: ov.Core | None, pool: ModelPool | None) -> None:
+        """Compile on the pool's Core (else ``core``, else a new one); ``device`` must be there.
+
+        Raises:
+            DeviceError: ``device`` is not one of the Core's devices.
+        """
+        self._pool = pool
+        self._pool_key: tuple[str, ...] | None = None
+        self._core = pool.core if pool is not None else core or ov.Core()
+        self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
+        check_device(device, self.available_devices)
 
     def close(self) -> None:
         """Release the infer request and the compiled model (or this user's share of it).

@@ -44,8 +44,7 @@ from selfie_seg_ros.engine.segmenter import (
     Segmenter,
     SegmenterOptions,
     _fitting,
-    check_device,
-    check_people_options,
+    merged_options,
     precision_hint,
     resolve_model,
 )
@@ -173,20 +172,10 @@ class PoseSegmenter(Segmenter):
         Raises:
             KeyError, FetchError, ModelLoadError, DeviceError: with a message saying what to do.
         """
-        options = options or SegmenterOptions()
-        if model is not None:
-            changes['model'] = model
-        if device is not None:
-            changes['device'] = device
-        options = replace(options, **changes)
-        check_people_options(options)
+        options = merged_options(options, model, device, changes)
         started = time.perf_counter()
-        self._pool = pool
-        self._pool_key: tuple[str, ...] | None = None
+        self._use_core(options.device, core, pool)
         self._detector_pool_key: tuple[str, ...] | None = None
-        self._core = pool.core if pool is not None else core or ov.Core()
-        self.available_devices: tuple[str, ...] = tuple(self._core.available_devices)
-        check_device(options.device, self.available_devices)
         self.entry, self.source_path = resolve_model(options)
         self.detector_source_path = fetch_model(
             detector_entry(self.entry), options.cache_dir,
