@@ -16,13 +16,13 @@ import numpy as np
 import openvino as ov
 import pytest
 import skimage.data
+from reference_masks import iou, reference_mask
 
 from selfie_seg_ros.engine.catalog import CATALOG
 from selfie_seg_ros.engine.segmenter import Segmenter
 
 pytestmark = pytest.mark.model
 
-DATA_DIR = Path(__file__).resolve().parent / 'data'
 GENERAL = 'selfie_segmentation'
 LANDSCAPE = 'selfie_segmentation_landscape'
 PHOTOS = ('astronaut', 'cameraman', 'astronaut_720p')
@@ -47,17 +47,6 @@ def parity_image(name: str) -> np.ndarray:
     # 512x512 scaled to 720x720 and centred in 1280x720 between black bars.
     scaled = cv2.resize(astronaut, (720, 720), interpolation=cv2.INTER_LINEAR)
     return cv2.copyMakeBorder(scaled, 0, 0, 280, 280, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-
-
-def reference_mask(model_id: str, photo: str) -> np.ndarray:
-    stored = cv2.imread(str(DATA_DIR / f'mediapipe_{model_id}_{photo}.png'), cv2.IMREAD_UNCHANGED)
-    assert stored is not None, f'missing reference mask for {model_id} / {photo}'
-    return stored.astype(np.float32) / 255.0
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    mask_a, mask_b = a >= 0.5, b >= 0.5
-    return np.count_nonzero(mask_a & mask_b) / max(1, np.count_nonzero(mask_a | mask_b))
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from reference_masks import iou, reference_mask
 
 from selfie_seg_ros.engine.catalog import CATALOG
 from selfie_seg_ros.engine.errors import DeviceError
@@ -31,7 +32,6 @@ from selfie_seg_ros.engine.segmenter import Segmenter
 
 pytestmark = pytest.mark.model
 
-DATA_DIR = Path(__file__).resolve().parent / 'data'
 MIN_IOU = 0.97
 """Measured 0.998 (astronaut), 0.991 (astronaut_720p), 0.987 (street): MediaPipe runs TFLite
 with XNNPACK, we run OpenVINO f32 on the same region with the same sampling."""
@@ -44,17 +44,6 @@ def astronaut(frame: str) -> np.ndarray:
         return image
     scaled = cv2.resize(image, (720, 720), interpolation=cv2.INTER_LINEAR)
     return cv2.copyMakeBorder(scaled, 0, 0, 280, 280, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-
-
-def reference(name: str) -> np.ndarray:
-    stored = cv2.imread(str(DATA_DIR / f'mediapipe_pose_{name}.png'), cv2.IMREAD_UNCHANGED)
-    assert stored is not None, f'missing reference mask mediapipe_pose_{name}.png'
-    return stored.astype(np.float32) / 255.0
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    mask_a, mask_b = a >= 0.5, b >= 0.5
-    return np.count_nonzero(mask_a & mask_b) / max(1, np.count_nonzero(mask_a | mask_b))
 
 
 @pytest.fixture(scope='module')
@@ -83,7 +72,7 @@ def test_one_person_matches_mediapipe_pose(segmenter: Segmenter, frame: str) -> 
     assert isinstance(segmenter, PoseSegmenter)
     segmenter.reset()
     result = segmenter.segment(astronaut(frame))
-    expected = reference(frame)
+    expected = reference_mask('pose', frame)
     assert result.foreground.shape == expected.shape
     assert iou(result.foreground, expected) >= MIN_IOU
     assert float(np.mean(np.abs(result.foreground - expected))) <= MAX_MAD
@@ -111,7 +100,7 @@ def test_street_every_person_segmented(segmenter: Segmenter, street: np.ndarray)
     assert min(np.diff(centres)) > 100, f'people overlap: centres {centres}'
     assert np.array_equal(result.instances > 0, result.mask == 1)
     # MediaPipe's one person is our person 1 (the best detection), and the masks agree.
-    theirs = reference('street') >= 0.5
+    theirs = reference_mask('pose', 'street') >= 0.5
     assert np.count_nonzero(theirs) > 0
     best = max(ids, key=lambda i: np.count_nonzero(theirs & (result.instances == i)))
     assert best == 1
@@ -163,7 +152,7 @@ def test_a_small_person_is_still_found_on_a_tile(segmenter: Segmenter, street: n
                                                   ) -> None:
     """The man in front on the street photo, 160 px tall in a 1280x720 frame of the rocket photo:
     too small for the whole-frame detector, found on a tile (scored 0.82-0.99 at 128-256 px)."""
-    alpha = reference('street')
+    alpha = reference_mask('pose', 'street')
     ys, xs = np.nonzero(alpha >= 0.5)
     box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
     person, matte = street[box], alpha[box]
