@@ -167,20 +167,16 @@ def test_same_person_is_about_centres_not_overlap() -> None:
     assert not same_person(_roi(100, 100), _roi(100, 100, 60.0))
 
 
-def test_tracker_slots_schedule_and_losses() -> None:
+def test_tracker_slots_and_losses() -> None:
     tracker = PersonTracker(redetect_interval=3)
     tracker.start_frame((640, 480))
-    assert tracker.needs_detection() and tracker.search_due()
+    assert tracker.needs_detection()
     new = tracker.add_detections([(_roi(100, 100), 0.9), (_roi(105, 100), 0.8),
                                   (_roi(400, 100), 0.7), (_roi(600, 100), 0.6)], max_people=2)
     assert [t.slot for t in new] == [0, 1]  # the duplicate is skipped, the limit holds
     assert [t.roi.center_x for t in new] == [100, 400]
-    tracker.searched()
-    for _ in range(2):
-        tracker.start_frame((640, 480))
-        assert not tracker.needs_detection()
     tracker.start_frame((640, 480))
-    assert tracker.needs_detection() and tracker.search_due()
+    assert not tracker.needs_detection()
     # Losing person 1 frees slot 0: the next person found takes it; person 2 keeps slot 1.
     tracker.update(tracker.tracks[0], None, 0.1)
     assert [t.slot for t in tracker.tracks] == [1]
@@ -192,15 +188,36 @@ def test_tracker_slots_schedule_and_losses() -> None:
     tracker.trim(0)
     assert tracker.tracks == []
     tracker.add_detections([(_roi(1, 1), 0.9)], 1)
-    tracker.searched()
     tracker.start_frame((640, 480))
     assert not tracker.needs_detection()
     tracker.request_detection()
-    assert tracker.needs_detection() and not tracker.search_due()
+    assert tracker.needs_detection()
     tracker.detected()
     assert not tracker.needs_detection()
     tracker.start_frame((320, 240))  # a new frame size forgets everybody
     assert tracker.tracks == [] and tracker.needs_detection()
+
+
+@pytest.mark.parametrize(('interval', 'count'), [(10, 11), (10, 5), (3, 11), (1, 11), (7, 1)])
+def test_a_search_is_spread_over_the_interval(interval: int, count: int) -> None:
+    tracker = PersonTracker(redetect_interval=interval)
+    per_frame = []
+    for _ in range(1 + 4 * interval):
+        tracker.start_frame((640, 480))
+        per_frame.append(list(tracker.search_views(count)))
+    # The first frame searches everything at once (a still image); then nothing until the
+    # interval has passed, as before a search was spread.
+    assert per_frame[0] == list(range(count))
+    assert all(views == [] for views in per_frame[1:interval])
+    # Afterwards every stretch of `interval` frames runs each view once, in order, and no frame
+    # runs more than its share.
+    for start in range(interval, 4 * interval, interval):
+        stretch = per_frame[start:start + interval]
+        assert [v for views in stretch for v in views] == list(range(count))
+        assert max(len(views) for views in stretch) <= -(-count // interval)
+    tracker.reset()
+    tracker.start_frame((640, 480))
+    assert list(tracker.search_views(count)) == list(range(count))
 
 
 def test_tiles_cover_the_frame_with_overlap() -> None:

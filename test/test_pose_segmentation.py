@@ -148,10 +148,11 @@ def test_photos_without_people_get_none(segmenter: Segmenter, name: str) -> None
     assert not result.instances.any() and not result.mask.any()
 
 
-def test_a_small_person_is_still_found_on_a_tile(segmenter: Segmenter, street: np.ndarray
-                                                  ) -> None:
-    """The man in front on the street photo, 160 px tall in a 1280x720 frame of the rocket photo:
-    too small for the whole-frame detector, found on a tile (scored 0.82-0.99 at 128-256 px)."""
+def _small_person_frame(
+    street: np.ndarray, background: str = 'rocket'
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The man in front on the street photo, 160 px tall, pasted into a 1280x720 frame of a
+    scikit-image photo: (frame with him, the same frame without him, his matte in the frame)."""
     alpha = reference_mask('pose', 'street')
     ys, xs = np.nonzero(alpha >= 0.5)
     box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
@@ -159,15 +160,52 @@ def test_a_small_person_is_still_found_on_a_tile(segmenter: Segmenter, street: n
     width = round(person.shape[1] * 160 / person.shape[0])
     person = cv2.resize(person, (width, 160), interpolation=cv2.INTER_AREA).astype(np.float32)
     matte = cv2.resize(matte, (width, 160), interpolation=cv2.INTER_AREA)[..., None]
-    frame = cv2.resize(_skimage_bgr('rocket'), (1280, 720), interpolation=cv2.INTER_LINEAR)
+    empty = cv2.resize(_skimage_bgr(background), (1280, 720), interpolation=cv2.INTER_LINEAR)
+    frame = empty.copy()
     region = frame[550:710, 600:600 + width].astype(np.float32)
     frame[550:710, 600:600 + width] = np.round(region * (1 - matte) + person * matte)
     truth = np.zeros(frame.shape[:2], np.float32)
     truth[550:710, 600:600 + width] = matte[..., 0]
+    return frame, empty, truth
+
+
+def test_a_small_person_is_still_found_on_a_tile(segmenter: Segmenter, street: np.ndarray
+                                                  ) -> None:
+    """The man in front on the street photo, 160 px tall in a 1280x720 frame of the rocket photo:
+    too small for the whole-frame detector, found on a tile (scored 0.82-0.99 at 128-256 px)."""
+    frame, _, truth = _small_person_frame(street)
     segmenter.reset()
     result = segmenter.segment(frame)
     assert set(np.unique(result.instances)) == {0, 1}
     assert iou(result.mask.astype(np.float32), truth) > 0.8
+
+
+def test_on_video_the_search_is_spread_over_the_frames(
+    pose_model_paths, model_cache_dir: Path, street: np.ndarray
+) -> None:
+    """A search of a 1280x720 frame runs the detector on 11 views. On video it is spread over
+    ``redetect_interval`` frames, so no frame carries it whole, and a small person who walks in
+    is still found on his tile within two intervals."""
+    # The rocket stretched to 1280x720 has a false person for the whole-frame detector (score
+    # 0.65, presence 0.61: MediaPipe's own search finds him too); the coffee photo has none.
+    frame, empty, truth = _small_person_frame(street, 'coffee')
+    interval, appears = 10, 15
+    with Segmenter(model='pose_segmentation', cache_dir=model_cache_dir, progress=False,
+                   allow_download=False, redetect_interval=interval) as video:
+        runs, found = [], None
+        for index in range(appears + 2 * interval + 5):
+            result = video.segment(frame if index >= appears else empty)
+            runs.append(int(result.timings['detector_runs']))
+            if found is None and index >= appears and result.instances.any():
+                found = index
+                assert iou(result.mask.astype(np.float32), truth) > 0.8
+    assert runs[0] == 11  # a still image: the whole search at once
+    # Nobody followed: the whole frame every frame, plus this frame's share of the tiles (one
+    # or two), plus one more run on the view where somebody was found.
+    assert max(runs[1:]) <= 4, runs
+    assert found is not None and found - appears < 2 * interval, runs
+    # Once he is followed, a frame runs only its share of the search (0-2 tiles).
+    assert max(runs[found + 1:]) <= 2, runs
 
 
 def test_reset_stream_forgets_the_people_followed(segmenter: Segmenter) -> None:

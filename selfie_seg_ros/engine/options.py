@@ -168,8 +168,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
         range=(1, MAX_PEOPLE_LIMIT), cli_flag='--max-people'),
     OptionSpec(
         'redetect_interval', 'integer', 10,
-        'Multi-person models follow people between frames and search the whole frame for new '
-        'people every this many frames (sooner when a person is lost).',
+        'Multi-person models follow people between frames and search the whole frame and its '
+        'tiles for new people once every this many frames, spread over those frames (the whole '
+        'frame sooner when a person is lost).',
         range=(1, MAX_REDETECT_INTERVAL)),
     OptionSpec(
         'detection_levels', 'integer', 3,

@@ -90,8 +90,10 @@ class SegmenterOptions:
         max_people: most people segmented per frame by multi-person pipelines
             (pose_segmentation); single-frame models ignore it.
         redetect_interval: multi-person pipelines on video follow people from frame to frame
-            and search the whole frame for people every this many frames (1 = every frame);
-            the detector also runs when a person is lost or nobody is followed.
+            and search the frame for people once every this many frames (1 = every frame),
+            spread over those frames; the first frame after a reset is searched at once, and
+            the detector also runs on the whole frame when a person is lost or nobody is
+            followed.
         detection_levels: where a search runs the person detector: 1 = the whole frame only
             (as MediaPipe), 2 = also tiles of the frame's short side, 3 = also tiles of two
             thirds of it (finds people down to about a seventh of the frame height).

@@ -30,6 +30,7 @@ from selfie_seg_ros.engine.pose.anchors import generate_anchors
 from selfie_seg_ros.engine.pose.detector import decode_detections, sigmoid
 from selfie_seg_ros.engine.pose.roi import (
     Roi,
+    View,
     crop,
     crop_matrix,
     detection_views,
@@ -351,7 +352,7 @@ class PoseSegmenter(Segmenter):
         return results
 
     def _timed_detect(
-        self, image: np.ndarray, timer: dict[str, float], view: tuple[int, int, int] | None
+        self, image: np.ndarray, timer: dict[str, float], view: View | None
     ) -> list[tuple[Roi, float]]:
         """The detector on the whole frame (``view`` None) or on a (left, top, side) tile."""
         tick = time.perf_counter()
@@ -406,24 +407,34 @@ class PoseSegmenter(Segmenter):
                 lost = True
         return shown, lost
 
+    def _views_due(
+        self, size: tuple[int, int], options: SegmenterOptions, *, whole: bool
+    ) -> list[View | None]:
+        """The views the detector runs on this frame (None = the whole frame, else a tile).
+
+        The tracker's share of the search's views (the whole frame, then ``detection_views``),
+        and the whole frame in any case when ``whole``.
+        """
+        search: list[View | None] = [None, *detection_views(size, options.detection_levels)]
+        views = [search[i] for i in self._tracker.search_views(len(search))]
+        if whole and None not in views:
+            views.insert(0, None)
+        return views
+
     def _find_people(
         self, image: np.ndarray, known: list[PersonResult], options: SegmenterOptions,
-        timer: dict[str, float], *, tiles: bool,
+        timer: dict[str, float], views: list[View | None],
     ) -> list[PersonResult]:
-        """Run the detector for people not followed yet, hiding everybody found so far.
+        """Run the detector on ``views`` for people not followed yet, hiding everybody found.
 
         MediaPipe's pose detector is made for one dominant person: with several people in view it
         scores the others low. So every person found is painted over (mid grey, the detector's
-        zero) and the detector runs again on what is left, until it finds nobody new. With
-        ``tiles``, the same follows on each tile of ``detection_views`` (people far away).
+        zero) and the detector runs again on what is left, until it finds nobody new; then the
+        same on the next view (None = the whole frame, else a tile: people far away).
 
         Returns:
             The new people's results (already followed by the tracker).
         """
-        size = (image.shape[1], image.shape[0])
-        views: list[tuple[int, int, int] | None] = [None]
-        if tiles:
-            views += detection_views(size, options.detection_levels)
         canvas = image.copy()
         hidden: list[PersonResult] = list(known)
         accepted: list[PersonResult] = list(known)
@@ -495,13 +506,12 @@ class PoseSegmenter(Segmenter):
             tracker = self._tracker
             tracker.start_frame(size)
             timer = {'detection_ms': 0.0, 'landmark_ms': 0.0, 'detector_runs': 0.0}
-            search = tracker.search_due()
             results, lost = self._follow(image, list(tracker.tracks), timer)
-            if (lost or tracker.needs_detection()) and self.people < options.max_people:
-                tracker.detected()
-                results += self._find_people(image, results, options, timer, tiles=search)
-            if search:
-                tracker.searched()
+            views = self._views_due(size, options, whole=lost or tracker.needs_detection())
+            if views and self.people < options.max_people:
+                if None in views:
+                    tracker.detected()
+                results += self._find_people(image, results, options, timer, views)
             tracker.drop_duplicates()
             results = [r for r in results if r.track in tracker.tracks]
             for track in self._unsure:

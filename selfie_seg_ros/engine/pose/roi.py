@@ -22,6 +22,8 @@ TARGET_ANGLE = math.pi / 2
 """The second alignment point ends up straight above the first."""
 Size = tuple[int, int]
 """(width, height), OpenCV order."""
+View = tuple[int, int, int]
+"""A square tile of the frame: left, top, side."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def roi_iou(a: Roi, b: Roi) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def tile_grid(image_size: Size, side: int, min_overlap: int) -> list[tuple[int, int, int]]:
+def tile_grid(image_size: Size, side: int, min_overlap: int) -> list[View]:
     """Square tiles covering the frame, evenly spread, neighbours overlapping >= ``min_overlap``.
 
     Returns:
@@ -164,7 +166,7 @@ def tile_grid(image_size: Size, side: int, min_overlap: int) -> list[tuple[int, 
     return [(x, y, side) for y in starts(height) for x in starts(width)]
 
 
-def detection_views(image_size: Size, levels: int) -> list[tuple[int, int, int]]:
+def detection_views(image_size: Size, levels: int) -> list[View]:
     """The tiles a full search runs the detector on, after the whole frame.
 
     Level 2 adds squares of the frame's short side (two for 16:9), level 3 squares of two thirds
@@ -175,7 +177,7 @@ def detection_views(image_size: Size, levels: int) -> list[tuple[int, int, int]]
         levels: 1 = whole frame only (MediaPipe), 2 or 3.
     """
     short = min(image_size)
-    views: list[tuple[int, int, int]] = []
+    views: list[View] = []
     if levels >= 2:
         views += tile_grid(image_size, short, short // 5)
     if levels >= 3:

@@ -3,8 +3,10 @@
 
 Each person keeps a slot (instance id - 1) for as long as they are followed: the region a frame
 ends with (derived from the landmark model's alignment points) is where the next frame looks.
-The detector runs on the whole frame when nobody is followed or somebody was lost, and a full
-search (whole frame and tiles, for people far away) runs every ``redetect_interval`` frames.
+The detector runs on the whole frame when nobody is followed or somebody was lost. A full search
+(whole frame and tiles, for people far away) runs on the first frame and then once every
+``redetect_interval`` frames, spread over those frames: each frame runs its share of the views,
+so no frame carries a whole search's cost.
 """
 
 from __future__ import annotations
@@ -47,14 +49,15 @@ class PersonTracker:
     def __init__(self, redetect_interval: int = 10) -> None:
         self.redetect_interval = redetect_interval
         self.tracks: list[Track] = []
-        self._frames_since_search = redetect_interval
+        self._frame = -1
+        """Frames since the last reset, counting from 0 (-1 before the first)."""
         self._detect_next = False
         self._image_size: tuple[int, int] | None = None
 
     def reset(self) -> None:
         """Forget everybody: the next frame runs a full search."""
         self.tracks = []
-        self._frames_since_search = self.redetect_interval
+        self._frame = -1
         self._image_size = None
 
     def start_frame(self, image_size: tuple[int, int]) -> None:
@@ -62,27 +65,33 @@ class PersonTracker:
         if image_size != self._image_size:
             self.reset()
             self._image_size = image_size
-        else:
-            self._frames_since_search += 1
+        self._frame += 1
 
-    def search_due(self) -> bool:
-        """True when a full search is due (first frame, or the interval has passed)."""
-        return self._frames_since_search >= self.redetect_interval
+    def search_views(self, count: int) -> range:
+        """Which of a search's ``count`` views (0 = the whole frame, then tiles) run this frame.
+
+        The first frame after a reset runs them all: a still image needs the whole search at
+        once. From frame ``redetect_interval`` on, each stretch of ``redetect_interval`` frames
+        runs every view once, spread evenly, so that no frame carries the whole search.
+        """
+        interval = self.redetect_interval
+        if self._frame <= 0:
+            return range(count)
+        if self._frame < interval:
+            return range(0)
+        step = self._frame % interval
+        return range(step * count // interval, (step + 1) * count // interval)
 
     def needs_detection(self) -> bool:
-        """True when the detector should run: nobody followed, asked for, or a search is due."""
-        return not self.tracks or self._detect_next or self.search_due()
+        """True when the detector must run on the whole frame: nobody followed, or asked for."""
+        return not self.tracks or self._detect_next
 
     def detected(self) -> None:
-        """The detector ran on this frame."""
+        """The detector ran on the whole frame."""
         self._detect_next = False
 
-    def searched(self) -> None:
-        """A full search ran on this frame: the next one is due in ``redetect_interval`` frames."""
-        self._frames_since_search = 0
-
     def request_detection(self) -> None:
-        """Run the detector on the whole next frame (a full search stays on its schedule)."""
+        """Run the detector on the whole next frame (the search stays on its schedule)."""
         self._detect_next = True
 
     def add_detections(
