@@ -390,7 +390,8 @@ def startup_tables(result: dict[str, Any], markdown: bool) -> str:
 
 
 def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] = (),
-                outputs: tuple[str, ...] = OUTPUTS) -> dict[str, Any]:
+                outputs: tuple[str, ...] = OUTPUTS,
+                parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """Sample the node with py-spy at ``size``, 30 Hz, ``outputs`` subscribed; aggregate by
     function.
 
@@ -401,7 +402,8 @@ def run_profile(size: str, seconds: float, out: Path, patches: tuple[str, ...] =
     if not Path(py_spy).exists():
         raise SystemExit('py-spy not found: .venv/bin/pip install py-spy')
     width, height = SIZES[size]
-    pipeline = Pipeline(width, height, 30.0, patches=patches, outputs=outputs)
+    pipeline = Pipeline(width, height, 30.0, patches=patches, outputs=outputs,
+                        parameters=parameters)
     raws = {'wall': out.with_suffix('.wall.txt'), 'gil': out.with_suffix('.gil.txt')}
     try:
         time.sleep(2.0)
@@ -497,8 +499,8 @@ def main() -> int:
                         help='publish from a thread of this process instead of a process')
     parser.add_argument('--patch', default='', metavar='P1,P2',
                         help='experiment: run the node with these changes (cv<N>, ov<N>, '
-                             'switch<MS>, single_executor, events_executor, check_fields; see '
-                             'node_harness.py)')
+                             'switch<MS>, single_executor, events_executor, check_fields, '
+                             'search_at_once; see node_harness.py)')
     parser.add_argument('--outputs', default=','.join(OUTPUTS),
                         help='outputs to subscribe, e.g. mask (the node computes only those)')
     parser.add_argument('--model', default=MODEL,
@@ -522,7 +524,7 @@ def main() -> int:
         outputs = tuple(o.strip() for o in args.outputs.split(',') if o.strip())
         result = run_profile(args.profile, args.seconds,
                              Path(tempfile.gettempdir()) / f'bench_node_profile_{args.profile}',
-                             patches, outputs)
+                             patches, outputs, parameters={'model': args.model})
         output['profile'] = result
         print('== wall time (idle included)\n' + profile_text(result['wall']))
         print('\n== holding the GIL\n' + profile_text(result['gil']))

@@ -81,6 +81,11 @@ for patch in patches:
         import selfie_seg_ros.ros.image_io as image_io
         if not hasattr(image_io, '_KEEP_ARRAY'):  # from 20c5070 on, image_io does it itself
             image_io.Image = functools.partial(Image, check_fields=True)
+    elif patch == 'search_at_once':
+        from selfie_seg_ros.engine.pose.tracking import PersonTracker
+        def at_once(self, count):
+            return range(count) if self._frame % self.redetect_interval == 0 else range(0)
+        PersonTracker.search_views = at_once
     elif patch:
         sys.exit(f'unknown patch {patch!r}')
 from selfie_seg_ros.ros.node import main
@@ -94,6 +99,8 @@ sys.exit(main(sys.argv))
 ``events_executor`` (rclpy.experimental.EventsExecutor instead), ``check_fields``
 (build output Images with ``check_fields=True``, whose ``data`` setter keeps an array.array
 instead of copying it). The node does the last two itself since commit 20c5070.
+``search_at_once`` (pose_segmentation: every view of a search on one frame every
+``redetect_interval`` frames, as before the search was spread over those frames).
 """
 
 

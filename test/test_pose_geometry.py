@@ -19,6 +19,13 @@ from selfie_seg_ros.engine.pose.detector import (
     scores_from_logits,
     weighted_nms,
 )
+from selfie_seg_ros.engine.pose.people import (
+    HIDE_MARGIN,
+    HIDE_VALUE,
+    PersonResult,
+    compose_people,
+    hide_person,
+)
 from selfie_seg_ros.engine.pose.roi import (
     Roi,
     crop,
@@ -31,7 +38,7 @@ from selfie_seg_ros.engine.pose.roi import (
     tile_grid,
     warp_to_frame,
 )
-from selfie_seg_ros.engine.pose.tracking import PersonTracker, same_person
+from selfie_seg_ros.engine.pose.tracking import PersonTracker, Track, same_person
 
 
 def test_anchors_match_the_detector_output_count_and_grid() -> None:
@@ -235,3 +242,43 @@ def test_tiles_cover_the_frame_with_overlap() -> None:
     assert three[:2] == two and len(three) == len(set(three)) > 2
     # A square frame's short-side tile is the whole frame: not searched twice.
     assert (0, 0, 512) not in detection_views((512, 512), 3)
+
+
+def _result(slot: int, window: tuple[int, int, int, int], plane: np.ndarray) -> PersonResult:
+    roi = Roi(0.0, 0.0, 1.0, 1.0, 0.0)
+    return PersonResult(Track(slot, roi, 1.0), roi, 1.0, 1.0, window, plane, roi)
+
+
+def test_people_are_composed_per_pixel_by_the_most_likely_person() -> None:
+    rng = np.random.default_rng(3)
+    size = (160, 120)
+    results = [_result(0, (10, 20, 110, 100), rng.random((80, 100), np.float32)),
+               _result(3, (50, 0, 160, 90), rng.random((90, 110), np.float32)),
+               _result(1, (0, 0, 160, 120), np.zeros((0, 0), np.float32))]
+    results[2].window = None  # outside the frame: contributes nothing
+    best, instances = compose_people(results, size)
+    # The plain numpy reference: boolean-mask assignment, person by person.
+    expected_best = np.zeros((120, 160), np.float32)
+    expected_ids = np.zeros((120, 160), np.uint8)
+    for result in results[:2]:
+        left, top, right, bottom = result.window
+        region = expected_best[top:bottom, left:right]
+        wins = result.plane > region
+        region[wins] = result.plane[wins]
+        expected_ids[top:bottom, left:right][wins] = result.track.slot + 1
+    np.testing.assert_array_equal(best, expected_best)
+    np.testing.assert_array_equal(instances, expected_ids)
+    assert set(np.unique(instances)) == {0, 1, 4}
+
+
+def test_a_hidden_person_is_painted_mid_grey_with_a_margin() -> None:
+    plane = np.zeros((60, 50), np.float32)
+    plane[20:40, 15:30] = 0.9
+    canvas = np.random.default_rng(4).integers(0, 255, (100, 120, 3), np.uint8)
+    before = canvas.copy()
+    hide_person(canvas, _result(0, (30, 25, 80, 85), plane))
+    half = HIDE_MARGIN // 2
+    grey = np.zeros((100, 120), bool)
+    grey[25 + 20 - half:25 + 40 + half, 30 + 15 - half:30 + 30 + half] = True
+    assert (canvas[grey] == HIDE_VALUE).all()
+    np.testing.assert_array_equal(canvas[~grey], before[~grey])

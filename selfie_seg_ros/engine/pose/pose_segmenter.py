@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,15 @@ from selfie_seg_ros.engine.fetch import default_cache_dir, fetch_model
 from selfie_seg_ros.engine.model_pool import ModelPool
 from selfie_seg_ros.engine.pose.anchors import generate_anchors
 from selfie_seg_ros.engine.pose.detector import decode_detections, sigmoid
+from selfie_seg_ros.engine.pose.people import (
+    PRESENCE_THRESHOLD,
+    SHADOWED,
+    PersonResult,
+    compose_people,
+    covered_share,
+    drop_shadowed,
+    hide_person,
+)
 from selfie_seg_ros.engine.pose.roi import (
     Roi,
     View,
@@ -52,8 +61,6 @@ from selfie_seg_ros.engine.segmenter import (
 
 DETECTOR_RANGE = Normalization(mean=127.5, scale=127.5)  # [-1, 1]
 LANDMARK_RANGE = Normalization(mean=0.0, scale=255.0)  # [0, 1]
-PRESENCE_THRESHOLD = 0.5
-"""MediaPipe Pose's ``min_tracking_confidence`` default: below it the person is lost."""
 NEW_PERSON_PRESENCE = 0.25
 """A person the detector has just found on the whole frame is segmented on that frame from this
 presence score on (not followed below 0.5). Measured: people cut by the image border 0.46,
@@ -82,23 +89,6 @@ BODY_LANDMARKS = 33
 NUM_LANDMARKS = 39
 AUX_LANDMARKS = (33, 34)
 """The landmark model's alignment points: mid-hip centre and the full-body size/rotation point."""
-
-
-@dataclass
-class PersonResult:
-    """The landmark model's verdict on one region."""
-
-    track: Track
-    roi: Roi
-    """The region the landmark model saw (the track moves on to ``next_roi``)."""
-    presence: float
-    landmark_presence: float
-    """Mean presence of the body landmarks that lie inside the frame (0 when none does)."""
-    window: tuple[int, int, int, int] | None
-    """The part of the frame the region covers: left, top, right, bottom (None: outside)."""
-    plane: np.ndarray
-    """float32 person probability over ``window``."""
-    next_roi: Roi
 
 
 def detector_entry(entry: ModelEntry) -> ModelEntry:
@@ -442,7 +432,7 @@ class PoseSegmenter(Segmenter):
         for view in views:
             for _round in range(options.max_people):
                 for result in hidden:
-                    _hide(canvas, result)
+                    hide_person(canvas, result)
                 hidden = []
                 if self.people >= options.max_people:
                     return found
@@ -455,7 +445,7 @@ class PoseSegmenter(Segmenter):
                                         just_detected=view is None)
                 fresh = []
                 for result in shown:
-                    if _covered(result, accepted) >= SHADOWED:
+                    if covered_share(result, accepted) >= SHADOWED:
                         self._forget(result.track)  # somebody already found, in a new region
                     else:
                         fresh.append(result)
@@ -466,7 +456,7 @@ class PoseSegmenter(Segmenter):
                 hidden = [r for r in fresh if r.presence >= PRESENCE_THRESHOLD]
                 if not fresh:
                     break
-        kept = _drop_shadowed(found, known)
+        kept = drop_shadowed(found, known)
         for result in found:
             if result not in kept:
                 self._forget(result.track)
@@ -520,7 +510,7 @@ class PoseSegmenter(Segmenter):
                 tracker.request_detection()
             self._unsure = []
             tick = time.perf_counter()
-            probability, instances = self._compose(results, size)
+            probability, instances = compose_people(results, size)
             soft = self._smoother.update(probability)
             shape = (image.shape[0], image.shape[1])
             mask = _fitting(mask_out, shape, np.uint8)
@@ -529,7 +519,7 @@ class PoseSegmenter(Segmenter):
             np.greater_equal(soft, options.threshold, out=mask.view(np.bool_))
             if self.foreground_classes != (1,):
                 soft = 1.0 - soft if self.foreground_classes == (0,) else np.ones_like(soft)
-            instances[mask == 0] = 0
+            np.multiply(instances, mask, out=instances)  # mask is 0/1: background -> 0
             compose_ms = (time.perf_counter() - tick) * 1e3
             total_ms = (time.perf_counter() - started) * 1e3
         people = len(results)
@@ -549,23 +539,6 @@ class PoseSegmenter(Segmenter):
             timings=timings,
             instances=instances,
         )
-
-    def _compose(
-        self, results: list[PersonResult], size: tuple[int, int]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each person's mask warped into the frame; per pixel the most likely person wins."""
-        width, height = size
-        best = np.zeros((height, width), np.float32)
-        instances = np.zeros((height, width), np.uint8)
-        for result in results:
-            if result.window is None:
-                continue
-            left, top, right, bottom = result.window
-            region = best[top:bottom, left:right]
-            wins = result.plane > region
-            region[wins] = result.plane[wins]
-            instances[top:bottom, left:right][wins] = result.track.slot + 1
-        return best, instances
 
     def warm_up(self) -> float:
         """Run the detector and the landmark model once on blank input (first runs are slow).
@@ -618,68 +591,6 @@ def _copy_into(values: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
         return np.array(values, dtype=np.float32, copy=True)
     np.copyto(target, values)
     return target
-
-
-HIDE_VALUE = 127
-"""Mid grey: zero after the detector's [-1, 1] input scaling."""
-HIDE_MARGIN = 15
-"""Pixels around a person's mask that are hidden too (the detector keys on edges)."""
-
-
-def _hide(canvas: np.ndarray, result: PersonResult) -> None:
-    """Paint a found person over on ``canvas`` so that the detector looks elsewhere."""
-    if result.window is None:
-        return
-    left, top, right, bottom = result.window
-    person = (result.plane >= 0.5).astype(np.uint8)
-    person = cv2.dilate(person, np.ones((HIDE_MARGIN, HIDE_MARGIN), np.uint8))
-    canvas[top:bottom, left:right][person > 0] = HIDE_VALUE
-
-
-SHADOWED = 0.3
-"""A newly found person whose mask lies this much inside people found before is one of them (or
-part of one: a tile showing somebody's legs). Measured: distinct people side by side 0.0, such
-parts 0.35."""
-
-
-def _person_pixels(result: PersonResult) -> np.ndarray:
-    return result.plane >= 0.5
-
-
-def _covered(unsure: PersonResult, sure: list[PersonResult]) -> float:
-    """Fraction of ``unsure``'s mask that lies inside the masks of ``sure``."""
-    if unsure.window is None:
-        return 1.0
-    left, top, right, bottom = unsure.window
-    mine = _person_pixels(unsure)
-    total = np.count_nonzero(mine)
-    if total == 0:
-        return 1.0
-    covered = np.zeros_like(mine)
-    for other in sure:
-        if other.window is None:
-            continue
-        o_left, o_top, o_right, o_bottom = other.window
-        x0, y0 = max(left, o_left), max(top, o_top)
-        x1, y1 = min(right, o_right), min(bottom, o_bottom)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        covered[y0 - top:y1 - top, x0 - left:x1 - left] |= (
-            _person_pixels(other)[y0 - o_top:y1 - o_top, x0 - o_left:x1 - o_left])
-    return np.count_nonzero(mine & covered) / total
-
-
-def _drop_shadowed(
-    found: list[PersonResult], known: list[PersonResult]
-) -> list[PersonResult]:
-    """Drop unsure people (presence < 0.5) who are mostly somebody the landmark model is sure of.
-
-    A poor whole-frame detection of a small person (a region far too large) gets a low presence
-    score; the same person found on a tile is sure, and then the poor one must go.
-    """
-    sure = [r for r in [*known, *found] if r.presence >= PRESENCE_THRESHOLD]
-    return [r for r in found
-            if r.presence >= PRESENCE_THRESHOLD or _covered(r, sure) < SHADOWED]
 
 
 def outside_share(roi: Roi, size: tuple[int, int]) -> float:
